@@ -1,0 +1,22 @@
+"""Object-name rules shared by flows, deployments, work pools, queues, variables, blocks."""
+
+from __future__ import annotations
+
+BANNED_CHARACTERS = ["/", "%", "&", ">", "<"]
+
+
+def check_name(value: str) -> str:
+    """Reject names with URL-breaking characters (the reference 500s on deployments; we 422)."""
+    if value is not None and any(c in value for c in BANNED_CHARACTERS):
+        raise ValueError(
+            f"Name {value!r} contains an invalid character. Must not contain any of: {BANNED_CHARACTERS}."
+        )
+    return value
+
+
+def check_variable_name(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9_-]+", value or ""):
+        raise ValueError("Variable name must only contain lowercase letters, numbers, underscores, and dashes.")
+    return value

@@ -1,0 +1,93 @@
+"""Parse request data with pydantic and report failures the way the reference (pydantic v1) did.
+
+The reference's 422 envelope lists ``{"loc", "msg", "type"}`` items with pydantic-v1 wording
+("field required", "extra fields not permitted", ...). Clients only read the status, but people
+read the messages, so the common cases are translated; anything else keeps pydantic's text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from domain.errors import InvalidInput
+
+M = TypeVar("M", bound=BaseModel)
+
+_V1 = {
+    "missing": ("field required", "value_error.missing"),
+    "extra_forbidden": ("extra fields not permitted", "value_error.extra"),
+    "uuid_parsing": ("value is not a valid uuid", "type_error.uuid"),
+    "uuid_type": ("value is not a valid uuid", "type_error.uuid"),
+    "list_type": ("value is not a valid list", "type_error.list"),
+    "dict_type": ("value is not a valid dict", "type_error.dict"),
+    "model_type": ("value is not a valid dict", "type_error.dict"),
+    "model_attributes_type": ("value is not a valid dict", "type_error.dict"),
+    "int_parsing": ("value is not a valid integer", "type_error.integer"),
+    "int_type": ("value is not a valid integer", "type_error.integer"),
+    "int_from_float": ("value is not a valid integer", "type_error.integer"),
+    "float_parsing": ("value is not a valid float", "type_error.float"),
+    "float_type": ("value is not a valid float", "type_error.float"),
+    "bool_parsing": ("value could not be parsed to a boolean", "type_error.bool"),
+    "bool_type": ("value could not be parsed to a boolean", "type_error.bool"),
+    "string_type": ("str type expected", "type_error.str"),
+    "datetime_parsing": ("invalid datetime format", "value_error.datetime"),
+    "datetime_type": ("invalid datetime format", "value_error.datetime"),
+    "datetime_from_date_parsing": ("invalid datetime format", "value_error.datetime"),
+    "time_delta_parsing": ("invalid duration format", "value_error.duration"),
+    "time_delta_type": ("invalid duration format", "value_error.duration"),
+    "json_invalid": ("Invalid JSON", "value_error.jsondecode"),
+}
+
+
+def _v1(err: dict[str, Any], prefix: tuple) -> dict[str, Any]:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    loc = list(prefix) + [p for p in err.get("loc", ())]
+    out: dict[str, Any]
+    if err.get("input", ...) is None and (kind.endswith("_type") or kind in ("model_type", "model_attributes_type")):
+        out = {"msg": "none is not an allowed value", "type": "type_error.none.not_allowed"}
+    elif kind in _V1:
+        msg, typ = _V1[kind]
+        out = {"msg": msg, "type": typ}
+    elif kind in ("enum", "literal_error"):
+        expected = ctx.get("expected", "")
+        out = {"msg": f"value is not a valid enumeration member; permitted: {expected}", "type": "type_error.enum"}
+        if expected:
+            out["ctx"] = {"enum_values": [s.strip().strip("'") for s in expected.replace(" or ", ", ").split(",")]}
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {
+            "greater_than_equal": ("greater than or equal to", "ge"),
+            "greater_than": ("greater than", "gt"),
+            "less_than_equal": ("less than or equal to", "le"),
+            "less_than": ("less than", "lt"),
+        }[kind]
+        limit = next(iter(ctx.values()), None)
+        out = {"msg": f"ensure this value is {words[0]} {limit}", "type": f"value_error.number.not_{words[1]}",
+               "ctx": {"limit_value": limit}}
+    elif kind in ("value_error", "assertion_error"):
+        msg = err.get("msg", "")
+        for p in ("Value error, ", "Assertion failed, "):
+            if msg.startswith(p):
+                msg = msg[len(p):]
+        out = {"msg": msg, "type": "value_error"}
+    else:
+        out = {"msg": err.get("msg", ""), "type": kind}
+    return {"loc": loc, **out}
+
+
+def translate(exc: ValidationError, prefix: tuple = ("body",)) -> list[dict[str, Any]]:
+    return [_v1(e, prefix) for e in exc.errors(include_url=False)]
+
+
+def parse_model(model: type[M], data: Any, prefix: tuple = ("body",)) -> M:
+    """Validate ``data`` into ``model``; raise ``InvalidInput`` with v1-style errors on failure."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(translate(exc, prefix)) from None
+
+
+def invalid(loc: list, msg: str, typ: str = "value_error") -> InvalidInput:
+    return InvalidInput([{"loc": loc, "msg": msg, "type": typ}])

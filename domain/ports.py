@@ -1,0 +1,276 @@
+"""Persistence ports: what services need from a store, and the tables' access patterns.
+
+Every aggregate lives in its own table keyed by ``id``; an item is the entity document (a
+JSON-ready dict) plus top-level attributes *projected* from it for indexes and conditions. The
+projections below are the single description of each GSI: the DynamoDB adapter writes them, the
+in-memory fake evaluates them, and a test checks them against ``template.yaml``.
+
+Sparse indexes: a projection returning ``None`` leaves the item out of that index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Doc = dict[str, Any]
+
+ALL = "all"  # constant partition for "every item, in sort order" indexes
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    pk_attr: str
+    pk: Callable[[Doc], str | None]
+    sk_attr: str | None = None
+    sk: Callable[[Doc], str | None] | None = None
+    serves: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    indexes: tuple[Index, ...] = ()
+    # extra top-level attributes usable in conditions (name -> projection)
+    attrs: tuple[tuple[str, Callable[[Doc], Any]], ...] = ()
+
+    def index(self, name: str) -> Index:
+        for ix in self.indexes:
+            if ix.name == name:
+                return ix
+        raise KeyError(f"{self.name} has no index {name!r}")
+
+    def project(self, doc: Doc) -> dict[str, Any]:
+        """Top-level attributes for ``doc`` (``None`` values are omitted: sparse)."""
+        out: dict[str, Any] = {}
+        for ix in self.indexes:
+            pk = ix.pk(doc)
+            if pk is None:
+                continue
+            sk = ix.sk(doc) if ix.sk else None
+            if ix.sk and sk is None:
+                continue
+            out[ix.pk_attr] = pk
+            if ix.sk_attr:
+                out[ix.sk_attr] = sk
+        for name, fn in self.attrs:
+            value = fn(doc)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def attribute_names(self) -> set[str]:
+        names = {"id"}
+        for ix in self.indexes:
+            names.add(ix.pk_attr)
+            if ix.sk_attr:
+                names.add(ix.sk_attr)
+        return names
+
+
+@dataclass(frozen=True)
+class Cond:
+    """A write condition, evaluated by the store atomically with the write.
+
+    kind: ``absent`` (no item with this id), ``exists``, ``eq`` (top-level attribute equals value,
+    e.g. the optimistic-lock revision ``rev`` or a run's ``state_type``).
+    """
+
+    kind: str
+    attr: str | None = None
+    value: Any = None
+
+    @staticmethod
+    def absent() -> Cond:
+        return Cond("absent")
+
+    @staticmethod
+    def exists() -> Cond:
+        return Cond("exists")
+
+    @staticmethod
+    def eq(attr: str, value: Any) -> Cond:
+        return Cond("eq", attr, value)
+
+
+@dataclass
+class Page:
+    items: list[Doc] = field(default_factory=list)
+
+
+class Store(Protocol):
+    """One table. Raises ``domain.errors.ConditionFailed`` when a condition does not hold."""
+
+    spec: TableSpec
+
+    def get(self, id: str) -> Doc | None: ...
+
+    def get_many(self, ids: Iterable[str]) -> list[Doc]: ...
+
+    def put(self, doc: Doc, *, cond: Cond | None = None) -> None: ...
+
+    def put_many(self, docs: Iterable[Doc]) -> None: ...
+
+    def delete(self, id: str, *, cond: Cond | None = None) -> bool: ...
+
+    def delete_many(self, ids: Iterable[str]) -> None: ...
+
+    def query(
+        self,
+        index: str,
+        pk: str,
+        *,
+        sk_lte: str | None = None,
+        sk_gte: str | None = None,
+        sk_begins: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[Doc]: ...
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables and their access patterns. Sort keys that hold times use timeutil.sort_key (fixed-width
+# UTC); names sort by code point as the reference recommends.
+
+
+def _get(key: str) -> Callable[[Doc], Any]:
+    return lambda d: d.get(key)
+
+
+def _const(_: Doc) -> str:
+    return ALL
+
+
+def _ts(key: str) -> Callable[[Doc], str | None]:
+    from domain.timeutil import parse, sort_key
+
+    def f(d: Doc) -> str | None:
+        v = d.get(key)
+        return sort_key(parse(v)) if v else None
+
+    return f
+
+
+def _when_scheduled(key: str) -> Callable[[Doc], str | None]:
+    return lambda d: d.get(key) if d.get("state_type") == "SCHEDULED" else None
+
+
+FLOWS = TableSpec(
+    "Flows",
+    indexes=(Index("by_name", "all_pk", _const, "name", _get("name"), serves="flows filter/count sorted by name; like_ on names"),),
+)
+
+DEPLOYMENTS = TableSpec(
+    "Deployments",
+    indexes=(
+        Index("by_flow", "flow_id", _get("flow_id"), "name", _get("name"),
+              serves="flows filter -> deployments; flow deletion cascade; 'flow has deployments'"),
+        Index("by_name", "all_pk", _const, "name", _get("name"),
+              serves="deployments filter/count, NAME_ASC/NAME_DESC with offset/limit"),
+        Index("by_work_queue", "work_queue_id", _get("work_queue_id"), "name", _get("name"),
+              serves="work_pools / work_pool_queues filters; queue and pool deletion"),
+        Index("due", "due_shard", lambda d: d.get("_due_shard") if d.get("_due_at") else None,
+              "due_at", lambda d: d.get("_due_at"),
+              serves="scheduler tick: only deployments whose runs need topping up (sparse)"),
+    ),
+    attrs=(("rev", _get("_rev")),),
+)
+
+FLOW_RUNS = TableSpec(
+    "FlowRuns",
+    indexes=(
+        Index("scheduled_by_deployment", "sched_deployment_id", _when_scheduled("deployment_id"),
+              "sched_at", lambda d: _ts("next_scheduled_start_time")(d) if d.get("state_type") == "SCHEDULED" else None,
+              serves="get_scheduled_flow_runs, deleting scheduled runs, scheduler top-up (sparse: SCHEDULED only)"),
+        Index("by_deployment", "deployment_id", _get("deployment_id"), "created_sk", _ts("created"),
+              serves="flow_runs filters by deployment, 'deployment has runs'"),
+        Index("by_flow", "flow_id", _get("flow_id"), "created_sk", _ts("created"),
+              serves="flow deletion cascade, flow_runs filters by flow"),
+        Index("by_state_type", "state_type", _get("state_type"), "created_sk", _ts("created"),
+              serves="flow_runs filters by state type"),
+        Index("by_created", "all_pk", _const, "created_sk", _ts("created"),
+              serves="unselective flow_runs filters, in creation order"),
+    ),
+    attrs=(("rev", _get("_rev")),),
+)
+
+TASK_RUNS = TableSpec(
+    "TaskRuns",
+    indexes=(
+        Index("by_flow_run", "flow_run_id", _get("flow_run_id"), "created_sk", _ts("created"),
+              serves="task_runs filters joined to flow runs"),
+        Index("by_created", "all_pk", _const, "created_sk", _ts("created"),
+              serves="unselective task_runs filters"),
+    ),
+)
+
+WORK_POOLS = TableSpec(
+    "WorkPools",
+    indexes=(Index("by_name", "all_pk", _const, "name", _get("name"), serves="work pool filter/count"),),
+)
+
+WORK_QUEUES = TableSpec(
+    "WorkQueues",
+    indexes=(
+        Index("by_pool", "work_pool_id", _get("work_pool_id"), "name", _get("name"),
+              serves="queues of a pool, read by (pool, name), priority bookkeeping"),
+        Index("by_name", "all_pk", _const, "name", _get("name"), serves="work queue filter across pools"),
+    ),
+)
+
+VARIABLES = TableSpec(
+    "Variables",
+    indexes=(Index("by_name", "all_pk", _const, "name", _get("name"), serves="variable filter/count; hydration"),),
+)
+
+BLOCK_TYPES = TableSpec(
+    "BlockTypes",
+    indexes=(Index("by_name", "all_pk", _const, "name", _get("name"), serves="block type filter"),),
+)
+
+BLOCK_SCHEMAS = TableSpec(
+    "BlockSchemas",
+    indexes=(
+        Index("by_checksum", "checksum", _get("checksum"), "version_sk", lambda d: d.get("version") or "",
+              serves="read block schema by checksum (+version)"),
+        Index("by_block_type", "block_type_id", _get("block_type_id"), "created_sk", _ts("created"),
+              serves="block schema filter by type"),
+    ),
+)
+
+BLOCK_DOCUMENTS = TableSpec(
+    "BlockDocuments",
+    indexes=(
+        Index("by_block_type", "block_type_id", _get("block_type_id"), "name", lambda d: d.get("name") or "",
+              serves="block documents of a type, by name"),
+        Index("by_name", "all_pk", _const, "name", lambda d: d.get("name") or "", serves="block document filter"),
+    ),
+)
+
+API_KEYS = TableSpec("ApiKeys")
+
+ALL_TABLES: tuple[TableSpec, ...] = (
+    FLOWS, DEPLOYMENTS, FLOW_RUNS, TASK_RUNS, WORK_POOLS, WORK_QUEUES, VARIABLES,
+    BLOCK_TYPES, BLOCK_SCHEMAS, BLOCK_DOCUMENTS, API_KEYS,
+)
+
+
+@dataclass
+class Stores:
+    flows: Store
+    deployments: Store
+    flow_runs: Store
+    task_runs: Store
+    work_pools: Store
+    work_queues: Store
+    variables: Store
+    block_types: Store
+    block_schemas: Store
+    block_documents: Store
+    api_keys: Store
+
+    @classmethod
+    def build(cls, make: Callable[[TableSpec], Store]) -> Stores:
+        return cls(*(make(spec) for spec in ALL_TABLES))

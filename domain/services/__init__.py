@@ -1,0 +1,1 @@
+"""Use cases. Each function takes a ``Ctx`` and plain data, returns wire-ready dicts."""

@@ -1,0 +1,158 @@
+"""The shared Lambda/HTTP plumbing every route module uses.
+
+``handler = lambda_handler(router)`` builds, once per cold start and on first use, a small FastAPI
+app holding just that module's route under ``/api`` with flowplane's error mapping, wrapped in
+Mangum (``lifespan="off"``). The local server mounts every route module's router into one app with
+the same mapping (``build_app``).
+
+Errors are mapped to HTTP here, in one place, by type (never by message text).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import Response
+
+from domain import errors
+
+_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+_MIN_VERSION = (0, 8, 0)
+
+# by type, most specific first
+_STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (errors.NotFound, 404),
+    (errors.IntegrityConflict, 409),
+    (errors.Conflict, 409),
+    (errors.BadRequest, 400),
+    (errors.Unprocessable, 422),
+    (errors.ServiceUnavailable, 503),
+)
+
+
+def json_response(content: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        json.dumps(content, separators=(",", ":"), ensure_ascii=False),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def check_api_version(x_prefect_api_version: Annotated[str | None, Header()] = None) -> None:
+    """Spec §2.2: absent is fine; malformed or too old is a 400."""
+    if x_prefect_api_version is None:
+        return
+    if not _VERSION_RE.match(x_prefect_api_version):
+        raise errors.BadRequest(
+            "Invalid X-PREFECT-API-VERSION header format.Expected header in format 'x.y.z' but received "
+            f"{x_prefect_api_version}"
+        )
+    if tuple(int(p) for p in x_prefect_api_version.split(".")) < _MIN_VERSION:
+        raise errors.BadRequest(
+            f"The request specified API version {x_prefect_api_version} but this server requires version "
+            f"{'.'.join(map(str, _MIN_VERSION))} or higher."
+        )
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON body (``None`` when there is none); bad JSON is a 422 envelope."""
+    raw = await request.body()
+    if not raw or not raw.strip():
+        request.state.body = None
+        return None
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        request.state.body = raw.decode("utf-8", "replace")
+        pos = getattr(exc, "pos", 0)
+        raise errors.InvalidInput(
+            [{"loc": ["body", pos], "msg": f"{getattr(exc, 'msg', 'Invalid JSON')}", "type": "value_error.jsondecode"}]
+        ) from None
+    request.state.body = body
+    return body
+
+
+Body = Annotated[Any, Depends(json_body)]
+
+
+def _envelope(request: Request, detail: list) -> Response:
+    return json_response(
+        {
+            "exception_message": "Invalid request received.",
+            "exception_detail": detail,
+            "request_body": getattr(request.state, "body", None),
+        },
+        422,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    from domain.parsing import _v1  # translation of pydantic errors to the reference's wording
+
+    async def on_domain_error(request: Request, exc: errors.DomainError) -> Response:
+        if isinstance(exc, errors.ServiceUnavailable):
+            return json_response({"exception_message": "Service Unavailable"}, 503)
+        for cls, status in _STATUS:
+            if isinstance(exc, cls):
+                return json_response({"detail": exc.detail}, status)
+        return json_response({"detail": exc.detail}, 400)
+
+    async def on_invalid(request: Request, exc: errors.InvalidInput) -> Response:
+        return _envelope(request, exc.errors)
+
+    async def on_request_validation(request: Request, exc: RequestValidationError) -> Response:
+        detail = []
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            item = _v1({**err, "loc": loc[1:]}, loc[:1])
+            detail.append(item)
+        return _envelope(request, detail)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        import logging
+
+        logging.getLogger("flowplane").exception("unhandled error on %s %s", request.method, request.url.path)
+        return json_response({"exception_message": "Internal Server Error"}, 500)
+
+    app.add_exception_handler(errors.DomainError, on_domain_error)
+    app.add_exception_handler(errors.InvalidInput, on_invalid)
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+def build_app(routers: Iterable[APIRouter], *, middleware: Iterable[Callable] = ()) -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, title="flowplane")
+    api = APIRouter(prefix="/api", dependencies=[Depends(check_api_version)])
+    for router in routers:
+        api.include_router(router)
+    app.include_router(api)
+    install_error_handlers(app)
+    for mw in middleware:
+        mw(app)
+    return app
+
+
+def lambda_handler(router: APIRouter) -> Callable[[dict, Any], dict]:
+    """The Lambda entry point for one route module; the app is built on first use."""
+    state: dict[str, Any] = {}
+
+    def handler(event: dict, context: Any) -> dict:
+        adapter = state.get("mangum")
+        if adapter is None:
+            from mangum import Mangum
+
+            adapter = state["mangum"] = Mangum(build_app([router]), lifespan="off", api_gateway_base_path="/")
+        return adapter(event, context)
+
+    handler.router = router  # type: ignore[attr-defined]
+    return handler

@@ -1,0 +1,15 @@
+"""GET /health -> true."""
+
+from fastapi import APIRouter
+
+from handlers._app import json_response, lambda_handler
+
+router = APIRouter()
+
+
+@router.get("/health")
+def health():
+    return json_response(True)
+
+
+handler = lambda_handler(router)

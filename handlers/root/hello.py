@@ -1,0 +1,15 @@
+"""GET /hello."""
+
+from fastapi import APIRouter
+
+from handlers._app import json_response, lambda_handler
+
+router = APIRouter()
+
+
+@router.get("/hello")
+def hello():
+    return json_response("\N{WAVING HAND SIGN}")
+
+
+handler = lambda_handler(router)

@@ -1,0 +1,1 @@
+"""DynamoDB adapters (PynamoDB models built from ``domain.ports`` table specs)."""

@@ -1,0 +1,165 @@
+"""``Store`` on DynamoDB through PynamoDB.
+
+Each table's PynamoDB model is built from its ``TableSpec`` (domain/ports.py) so the projected
+attributes and GSIs cannot drift from what services plan on; ``tests`` check both against
+``template.yaml``, which is what creates the tables (on AWS and locally).
+
+An item: ``id`` (hash key), ``doc`` (the entity as JSON text), ``rev`` (optimistic-lock
+revision where the entity has one) and the string attributes projected for the GSIs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from domain.errors import ConditionFailed, ServiceUnavailable
+from domain.ports import Cond, Doc, Stores, TableSpec
+from domain.settings import Settings
+from infra.memory import check_size
+
+_THROTTLED = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+def _model_for(spec: TableSpec, settings: Settings) -> type[Model]:
+    meta = type("Meta", (), {
+        "table_name": settings.table(spec.name),
+        "region": settings.region,
+        "host": settings.dynamodb_endpoint,
+        "billing_mode": "PAY_PER_REQUEST",
+        "max_retry_attempts": 3,
+    })
+    ns: dict = {"Meta": meta, "id": UnicodeAttribute(hash_key=True), "doc": UnicodeAttribute()}
+    for name, _ in spec.attrs:
+        ns[name] = NumberAttribute(null=True)
+    for name in spec.attribute_names() - {"id"}:
+        ns[name] = UnicodeAttribute(null=True)
+    for ix in spec.indexes:
+        ins: dict = {
+            "Meta": type("Meta", (), {"index_name": ix.name, "projection": AllProjection()}),
+            ix.pk_attr: UnicodeAttribute(hash_key=True),
+        }
+        if ix.sk_attr:
+            ins[ix.sk_attr] = UnicodeAttribute(range_key=True)
+        ns[f"ix_{ix.name}"] = type(f"{spec.name}_{ix.name}", (GlobalSecondaryIndex,), ins)()
+    return type(f"{spec.name}Item", (Model,), ns)
+
+
+def _code(exc: PynamoDBException) -> str | None:
+    return getattr(exc, "cause_response_code", None)
+
+
+def _raise(exc: PynamoDBException, key: str):
+    code = _code(exc)
+    if code == "ConditionalCheckFailedException":
+        raise ConditionFailed(key) from exc
+    if code in _THROTTLED:
+        raise ServiceUnavailable("Service Unavailable") from exc
+    raise exc
+
+
+class DynamoStore:
+    def __init__(self, spec: TableSpec, settings: Settings):
+        self.spec = spec
+        self.model = _model_for(spec, settings)
+        self._attr_names = [a for a in spec.attribute_names() if a != "id"] + [a for a, _ in spec.attrs]
+
+    def _item(self, doc: Doc) -> Model:
+        body = json.dumps(doc, separators=(",", ":"))
+        check_size(self.spec.name, body)
+        return self.model(doc["id"], doc=body, **self.spec.project(doc))
+
+    def _condition(self, cond: Cond | None):
+        if cond is None:
+            return None
+        if cond.kind == "absent":
+            return self.model.id.does_not_exist()
+        if cond.kind == "exists":
+            return self.model.id.exists()
+        return getattr(self.model, cond.attr) == cond.value
+
+    def get(self, id: str) -> Doc | None:
+        try:
+            item = self.model.get(id, consistent_read=True)
+        except self.model.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            _raise(exc, id)
+        return json.loads(item.doc)
+
+    def get_many(self, ids: Iterable[str]) -> list[Doc]:
+        keys = list(dict.fromkeys(ids))
+        if not keys:
+            return []
+        try:
+            return [json.loads(i.doc) for i in self.model.batch_get(keys, consistent_read=True)]
+        except PynamoDBException as exc:
+            _raise(exc, ",".join(keys[:3]))
+
+    def put(self, doc: Doc, *, cond: Cond | None = None) -> None:
+        try:
+            self._item(doc).save(condition=self._condition(cond))
+        except PynamoDBException as exc:
+            _raise(exc, doc["id"])
+
+    def put_many(self, docs: Iterable[Doc]) -> None:
+        try:
+            with self.model.batch_write() as batch:
+                for d in docs:
+                    batch.save(self._item(d))
+        except PynamoDBException as exc:
+            _raise(exc, "batch")
+
+    def delete(self, id: str, *, cond: Cond | None = None) -> bool:
+        # ReturnValues=ALL_OLD tells us whether something was deleted, in the same request.
+        try:
+            out = self.model(id).delete(condition=self._condition(cond))
+        except PynamoDBException as exc:
+            _raise(exc, id)
+        return bool(out and out.get("Attributes"))
+
+    def delete_many(self, ids: Iterable[str]) -> None:
+        keys = list(dict.fromkeys(ids))
+        if not keys:
+            return
+        try:
+            with self.model.batch_write() as batch:
+                for i in keys:
+                    batch.delete(self.model(i))
+        except PynamoDBException as exc:
+            _raise(exc, "batch")
+
+    def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False, limit=None) -> Iterator[Doc]:
+        ix = self.spec.index(index)
+        gsi = getattr(self.model, f"ix_{index}")
+        cond = None
+        if ix.sk_attr:
+            attr = getattr(self.model, ix.sk_attr)
+            if sk_lte is not None and sk_gte is not None:
+                cond = attr.between(sk_gte, sk_lte)
+            elif sk_lte is not None:
+                cond = attr <= sk_lte
+            elif sk_gte is not None:
+                cond = attr >= sk_gte
+            elif sk_begins is not None:
+                cond = attr.startswith(sk_begins)
+        try:
+            for item in gsi.query(pk, range_key_condition=cond, scan_index_forward=not descending, limit=limit):
+                yield json.loads(item.doc)
+        except PynamoDBException as exc:
+            _raise(exc, f"{index}:{pk}")
+
+
+def dynamo_stores(settings: Settings) -> Stores:
+    return Stores.build(lambda spec: DynamoStore(spec, settings))

@@ -1,0 +1,1 @@
+"""The local runtime: ``flowplane serve`` / ``invoke`` / ``tick`` on an embedded DynamoDB."""

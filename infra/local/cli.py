@@ -1,0 +1,44 @@
+"""The ``flowplane`` command: serve, invoke, tick, api-key."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from infra.local.server import serve
+
+    serve(args.host, args.port, dynamodb_endpoint=args.dynamodb_endpoint, api_key=args.api_key,
+          scheduler_interval=args.scheduler_interval, log_level=args.log_level)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="flowplane", description="flowplane local runtime")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="serve every route on a local embedded DynamoDB")
+    s.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    s.add_argument("--port", type=int, default=int(os.environ.get("PORT", "4200")))
+    s.add_argument("--dynamodb-endpoint", default=None,
+                   help="use this DynamoDB endpoint (DynamoDB Local, LocalStack, AWS) instead of the embedded one")
+    s.add_argument("--api-key", default=None, help="require Authorization: Bearer <key>")
+    s.add_argument("--scheduler-interval", type=float, default=5.0, help="seconds between scheduler ticks")
+    s.add_argument("--log-level", default="warning")
+    s.set_defaults(func=_serve)
+
+    try:
+        from infra.local import commands
+    except ImportError:
+        commands = None
+    if commands is not None:
+        commands.register(sub)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""``flowplane serve``: every route on one local app, the scheduler on a loop, one process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+
+from domain.context import Ctx
+from domain.settings import Settings
+
+log = logging.getLogger("flowplane")
+
+BANNER = """
+  flowplane {version} — Prefect {prefect} compatible deployments API
+  API          http://{host}:{port}/api
+  DynamoDB     {endpoint}{embedded}
+  Scheduler    every {interval:g}s{sched_state}
+  Auth         {auth}
+
+  Point Prefect at it:   export PREFECT_API_URL=http://{host}:{port}/api
+  Stop with Ctrl-C.
+"""
+
+
+def build_local_app(ctx: Ctx, api_key: str | None = None):
+    from handlers import _deps
+    from handlers._app import build_app
+    from handlers.routes import routers
+
+    _deps.use_context(ctx)
+    middleware = []
+    if api_key:
+        from infra.local.auth import bearer_key_middleware
+
+        middleware.append(bearer_key_middleware(api_key))
+    return build_app(routers(), middleware=middleware)
+
+
+def scheduler_loop(stop: threading.Event, interval: float) -> None:
+    """Run the scheduler Lambda handler with its real-shaped event until ``stop`` is set."""
+    try:
+        from handlers import scheduler
+    except ImportError:  # scheduler not built into this tree
+        return
+    event = scheduler.sample_event()
+    while not stop.is_set():
+        try:
+            scheduler.handler(event, None)
+        except Exception:  # noqa: BLE001 - keep looping; the reference logs and continues
+            log.exception("scheduler tick failed")
+        stop.wait(interval)
+
+
+def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key: str | None = None,
+          scheduler_interval: float = 5.0, log_level: str = "warning") -> None:
+    import uvicorn
+
+    from domain import settings as settings_mod
+    from infra.dynamo.store import dynamo_stores
+    from infra.local import store as local_store
+
+    settings = Settings.from_env()
+    if settings.table_prefix == "flowplane-":
+        settings = replace(settings, table_prefix="flowplane-local-")
+    settings = replace(settings, api_key=api_key or settings.api_key)
+    store = local_store.start(settings, dynamodb_endpoint)
+    settings = store.settings
+    ctx = Ctx(stores=dynamo_stores(settings), settings=settings)
+    app = build_local_app(ctx, settings.api_key)
+
+    stop = threading.Event()
+    worker = None
+    if settings.scheduler_enabled:
+        worker = threading.Thread(target=scheduler_loop, args=(stop, scheduler_interval), name="scheduler", daemon=True)
+        worker.start()
+    print(BANNER.format(
+        version="0.1.0", prefect=settings_mod.PREFECT_VERSION, host=host, port=port, endpoint=store.endpoint,
+        embedded=" (embedded moto server)" if dynamodb_endpoint is None else "",
+        interval=scheduler_interval, sched_state="" if settings.scheduler_enabled else " (disabled)",
+        auth="Bearer key required" if settings.api_key else "open (loopback only)",
+    ), flush=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+        store.stop()
+        print("flowplane stopped.", flush=True)

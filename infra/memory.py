@@ -1,0 +1,111 @@
+"""An in-memory ``Store`` with DynamoDB's semantics for keys, GSIs, conditions and item size.
+
+Used by unit tests (no moto, no network) and as a reference for the DynamoDB adapter's behaviour.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Iterable, Iterator
+
+from domain.errors import ConditionFailed, TooLarge
+from domain.ports import Cond, Doc, TableSpec
+
+MAX_ITEM_BYTES = 400 * 1024
+
+
+def check_size(table: str, body: str) -> None:
+    if len(body.encode()) > MAX_ITEM_BYTES - 8 * 1024:  # leave room for the projected attributes
+        raise TooLarge(f"The {table[:-1] if table.endswith('s') else table} is too large to store "
+                       f"(DynamoDB items are limited to 400 KB).")
+
+
+class MemoryStore:
+    def __init__(self, spec: TableSpec):
+        self.spec = spec
+        self._items: dict[str, tuple[dict, str]] = {}
+        self._lock = threading.RLock()
+        self.calls: list[str] = []
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _check(self, id: str, cond: Cond | None) -> None:
+        if cond is None:
+            return
+        cur = self._items.get(id)
+        if cond.kind == "absent" and cur is not None:
+            raise ConditionFailed(id)
+        if cond.kind == "exists" and cur is None:
+            raise ConditionFailed(id)
+        if cond.kind == "eq" and (cur is None or cur[0].get(cond.attr) != cond.value):
+            raise ConditionFailed(id)
+
+    # -- Store ---------------------------------------------------------------------------------
+    def get(self, id: str) -> Doc | None:
+        self.calls.append("GetItem")
+        with self._lock:
+            cur = self._items.get(id)
+            return json.loads(cur[1]) if cur else None
+
+    def get_many(self, ids: Iterable[str]) -> list[Doc]:
+        self.calls.append("BatchGetItem")
+        with self._lock:
+            return [json.loads(self._items[i][1]) for i in dict.fromkeys(ids) if i in self._items]
+
+    def put(self, doc: Doc, *, cond: Cond | None = None) -> None:
+        self.calls.append("PutItem")
+        body = json.dumps(doc)
+        check_size(self.spec.name, body)
+        with self._lock:
+            self._check(doc["id"], cond)
+            self._items[doc["id"]] = (self.spec.project(doc), body)
+
+    def put_many(self, docs: Iterable[Doc]) -> None:
+        self.calls.append("BatchWriteItem")
+        for d in docs:
+            body = json.dumps(d)
+            check_size(self.spec.name, body)
+            with self._lock:
+                self._items[d["id"]] = (self.spec.project(d), body)
+
+    def delete(self, id: str, *, cond: Cond | None = None) -> bool:
+        self.calls.append("DeleteItem")
+        with self._lock:
+            self._check(id, cond)
+            return self._items.pop(id, None) is not None
+
+    def delete_many(self, ids: Iterable[str]) -> None:
+        self.calls.append("BatchWriteItem")
+        with self._lock:
+            for i in ids:
+                self._items.pop(i, None)
+
+    def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False, limit=None) -> Iterator[Doc]:
+        self.calls.append("Query")
+        ix = self.spec.index(index)
+        with self._lock:
+            rows = []
+            for attrs, body in self._items.values():
+                if attrs.get(ix.pk_attr) != pk:
+                    continue
+                sk = attrs.get(ix.sk_attr) if ix.sk_attr else None
+                if ix.sk_attr and sk is None:
+                    continue
+                if sk_lte is not None and not sk <= sk_lte:
+                    continue
+                if sk_gte is not None and not sk >= sk_gte:
+                    continue
+                if sk_begins is not None and not str(sk).startswith(sk_begins):
+                    continue
+                rows.append((sk or "", body))
+        rows.sort(key=lambda r: r[0], reverse=descending)
+        if limit is not None:
+            rows = rows[:limit]
+        for _, body in rows:
+            yield json.loads(body)
+
+    def dump(self) -> list[Doc]:
+        """Test helper (not a port method): every document."""
+        with self._lock:
+            return [copy.deepcopy(json.loads(b)) for _, b in self._items.values()]
