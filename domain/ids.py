@@ -61,3 +61,7 @@ def canonical(value: str) -> str | None:
         return str(uuid.UUID(str(value)))
     except (ValueError, AttributeError, TypeError):
         return None
+
+
+def task_run_id(flow_run_id: str | None, task_key: str, dynamic_key: str) -> str:
+    return _id("task_run", flow_run_id or "", task_key, dynamic_key)

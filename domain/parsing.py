@@ -91,3 +91,11 @@ def parse_model(model: type[M], data: Any, prefix: tuple = ("body",)) -> M:
 
 def invalid(loc: list, msg: str, typ: str = "value_error") -> InvalidInput:
     return InvalidInput([{"loc": loc, "msg": msg, "type": typ}])
+
+
+def parse_list(adapter, data: Any, prefix: tuple = ("body",)):
+    """Validate with a pydantic ``TypeAdapter`` (e.g. a bare JSON array body)."""
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        raise InvalidInput(translate(exc, prefix)) from None

@@ -192,6 +192,8 @@ FLOW_RUNS = TableSpec(
               serves="flow_runs filters by state type"),
         Index("by_created", "all_pk", _const, "created_sk", _ts("created"),
               serves="unselective flow_runs filters, in creation order"),
+        Index("by_parent_task_run", "parent_task_run_id", _get("parent_task_run_id"), "created_sk", _ts("created"),
+              serves="subflow lookups: task_runs.subflow_runs and flow_runs.parent_flow_run_id (sparse)"),
     ),
     attrs=(("rev", _get("_rev")),),
 )
@@ -249,7 +251,11 @@ BLOCK_DOCUMENTS = TableSpec(
     ),
 )
 
-API_KEYS = TableSpec("ApiKeys")
+API_KEYS = TableSpec(
+    "ApiKeys",
+    indexes=(Index("by_created", "all_pk", _const, "created_sk", _ts("created"),
+                   serves="`flowplane api-key list` (admin CLI only; the authorizer reads one key by id)"),),
+)
 
 ALL_TABLES: tuple[TableSpec, ...] = (
     FLOWS, DEPLOYMENTS, FLOW_RUNS, TASK_RUNS, WORK_POOLS, WORK_QUEUES, VARIABLES,

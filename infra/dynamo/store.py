@@ -124,7 +124,8 @@ class DynamoStore:
     def delete(self, id: str, *, cond: Cond | None = None) -> bool:
         # ReturnValues=ALL_OLD tells us whether something was deleted, in the same request.
         try:
-            out = self.model(id).delete(condition=self._condition(cond))
+            out = self.model._get_connection().delete_item(
+                id, condition=self._condition(cond), return_values="ALL_OLD")
         except PynamoDBException as exc:
             _raise(exc, id)
         return bool(out and out.get("Attributes"))

@@ -1,0 +1,273 @@
+"""Flow runs: shape, wire format, state changes, reads and filters (spec §4.9, §5.6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain import ids
+from domain.context import Ctx
+from domain.errors import ConditionFailed, NotFound
+from domain.ports import Cond
+from domain.states import TERMINAL, StateCreate, apply_state, details_wire, new_state
+from domain.timeutil import ensure_aware, iso_utc, parse
+
+FLOW_RUN_NOT_FOUND = "Flow run not found"
+
+WIRE_KEYS = (
+    "id", "created", "updated", "name", "flow_id", "state_id", "deployment_id", "deployment_version",
+    "work_queue_id", "work_queue_name", "flow_version", "parameters", "idempotency_key", "context",
+    "empirical_policy", "tags", "parent_task_run_id", "state_type", "state_name", "run_count",
+    "expected_start_time", "next_scheduled_start_time", "start_time", "end_time", "total_run_time",
+    "estimated_run_time", "estimated_start_time_delta", "auto_scheduled", "infrastructure_document_id",
+    "infrastructure_pid", "created_by", "work_pool_id", "work_pool_name", "state", "job_variables",
+)
+
+
+class FlowRunPolicy(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    max_retries: int = 0
+    retry_delay_seconds: float = 0.0
+    retries: int | None = None
+    retry_delay: int | float | None = None
+    pause_keys: list[str] | None = Field(default_factory=list)
+    resuming: bool | None = False
+    retry_type: str | None = None
+
+    def wire(self) -> dict[str, Any]:
+        retries = self.retries if self.retries is not None else (self.max_retries or None)
+        delay = self.retry_delay if self.retry_delay is not None else (self.retry_delay_seconds or None)
+        return {
+            "max_retries": self.max_retries,
+            "retry_delay_seconds": float(self.retry_delay_seconds),
+            "retries": retries,
+            "retry_delay": delay,
+            "pause_keys": self.pause_keys if self.pause_keys is not None else [],
+            "resuming": bool(self.resuming),
+            "retry_type": self.retry_type,
+        }
+
+
+_ADJECTIVES = (
+    "amber azure bold brave bright calm clever cosmic crimson daring eager fancy fearless gentle giga "
+    "golden happy hidden icy jolly keen lively lucky magic mellow merry mighty nimble noble olive "
+    "peaceful proud quick quiet rapid ruby rustic sage shaggy shiny silent silver sleek smooth snappy "
+    "solid spiffy stellar sunny swift tidy tireless tranquil vagabond vivid warm wild witty zealous"
+).split()
+_ANIMALS = (
+    "aardvark albatross alpaca ant badger bat bear beaver bison bobcat butterfly camel caracal cheetah "
+    "cobra condor corgi coyote crane dingo dolphin donkey eagle eel falcon ferret finch fox gazelle "
+    "gecko gibbon goose gorilla hare hawk hedgehog heron hyena ibex iguana impala jackal jaguar kiwi "
+    "koala lemur leopard lion llama lynx macaw marmot meerkat mink moose narwhal newt ocelot okapi "
+    "orca otter owl panda panther parrot pelican penguin puffin quail rabbit raccoon raven rhino "
+    "salamander seal shark sloth stork swan tapir tiger toucan turtle viper walrus whippet wolf wombat yak zebra"
+).split()
+
+
+def slug() -> str:
+    """A random two-word ``adjective-animal`` run name (spec §5.6)."""
+    return f"{random.choice(_ADJECTIVES)}-{random.choice(_ANIMALS)}"
+
+
+def new_run(*, run_id: str, now: dt.datetime, flow_id: str, name: str | None = None,
+            deployment: dict | None = None, parameters: dict | None = None, tags: list[str] | None = None,
+            idempotency_key: str | None = None, context: dict | None = None,
+            empirical_policy: dict | None = None, parent_task_run_id: str | None = None,
+            infrastructure_document_id: str | None = None, work_queue: dict | None = None,
+            work_queue_name: str | None = None, job_variables: dict | None = None,
+            auto_scheduled: bool = False, created_by: dict | None = None,
+            flow_version: str | None = None) -> dict[str, Any]:
+    """A run document without a state yet (``apply_state`` sets it)."""
+    created = iso_utc(now)
+    return {
+        "id": run_id,
+        "created": created,
+        "updated": created,
+        "name": name or slug(),
+        "flow_id": flow_id,
+        "state_id": None,
+        "deployment_id": deployment["id"] if deployment else None,
+        "deployment_version": deployment.get("version") if deployment else None,
+        "work_queue_id": work_queue["id"] if work_queue else None,
+        "work_queue_name": work_queue_name,
+        "flow_version": flow_version,
+        "parameters": parameters or {},
+        "idempotency_key": idempotency_key,
+        "context": context or {},
+        "empirical_policy": empirical_policy or FlowRunPolicy().wire(),
+        "tags": tags or [],
+        "parent_task_run_id": parent_task_run_id,
+        "state_type": None,
+        "state_name": None,
+        "run_count": 0,
+        "expected_start_time": None,
+        "next_scheduled_start_time": None,
+        "start_time": None,
+        "end_time": None,
+        "total_run_time": 0.0,
+        "auto_scheduled": auto_scheduled,
+        "infrastructure_document_id": infrastructure_document_id,
+        "infrastructure_pid": None,
+        "created_by": created_by,
+        "state": None,
+        "job_variables": job_variables or {},
+        # denormalised from the queue at creation so a read is one GetItem
+        "_wq_name": work_queue["name"] if work_queue else None,
+        "_wp_id": work_queue.get("work_pool_id") if work_queue else None,
+        "_wp_name": work_queue.get("_pool_name") if work_queue else None,
+        "_rev": 0,
+    }
+
+
+def scheduled_state(run: dict, scheduled_time_iso: str | None, now: dt.datetime, *, message: str | None = None,
+                    name: str = "Scheduled") -> dict:
+    details = details_wire(None, scheduled_time=scheduled_time_iso)
+    return new_state(ids.new_id(), "SCHEDULED", name=name, message=message, data=None, details=details, timestamp=now)
+
+
+def state_from_create(state: StateCreate, now: dt.datetime) -> dict:
+    return new_state(
+        ids.new_id(), state.type.value, name=state.name, message=state.message, data=state.data,
+        details=details_wire(state.state_details), timestamp=now,
+    )
+
+
+def to_wire(doc: dict, now: dt.datetime) -> dict[str, Any]:
+    out = {k: doc.get(k) for k in WIRE_KEYS}
+    if doc.get("work_queue_id") and doc.get("_wq_name"):
+        out["work_queue_name"] = doc["_wq_name"]
+    out["work_pool_id"] = doc.get("_wp_id") if doc.get("work_queue_id") else None
+    out["work_pool_name"] = doc.get("_wp_name") if doc.get("work_queue_id") else None
+    total = float(doc.get("total_run_time") or 0.0)
+    state_type = doc.get("state_type")
+    if state_type == "RUNNING" and doc.get("_state_entered"):
+        out["estimated_run_time"] = total + max(0.0, (now - parse(doc["_state_entered"])).total_seconds())
+    else:
+        out["estimated_run_time"] = total
+    out["total_run_time"] = total
+    delta = 0.0
+    expected = parse(doc["expected_start_time"]) if doc.get("expected_start_time") else None
+    if expected is not None:
+        if doc.get("start_time"):
+            delta = max(0.0, (parse(doc["start_time"]) - expected).total_seconds())
+        elif state_type not in TERMINAL and expected < now:
+            delta = (now - expected).total_seconds()
+    out["estimated_start_time_delta"] = delta
+    return out
+
+
+# --------------------------------------------------------------------------------------------- reads
+
+
+def get(ctx: Ctx, run_id: str) -> dict:
+    doc = ctx.stores.flow_runs.get(run_id)
+    if doc is None:
+        raise NotFound(FLOW_RUN_NOT_FOUND)
+    return doc
+
+
+def read(ctx: Ctx, run_id: str) -> dict:
+    return to_wire(get(ctx, run_id), ctx.now())
+
+
+def delete(ctx: Ctx, run_id: str) -> None:
+    if not ctx.stores.flow_runs.delete(run_id):
+        raise NotFound(FLOW_RUN_NOT_FOUND)
+
+
+# ------------------------------------------------------------------------------------- set_state
+
+
+class SetStateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: StateCreate
+    force: bool = False
+    orchestration_parameters: dict | None = None
+
+
+def set_state(ctx: Ctx, run_id: str, body: SetStateBody) -> tuple[dict, int]:
+    """Apply a proposed state. Returns (OrchestrationResult, HTTP status).
+
+    Rules kept from the reference's core policy where they protect data: without ``force``, a run in
+    a terminal state cannot move back to a non-terminal one (REJECT, the current state is returned).
+    Everything else is accepted. Writes are optimistic (revision condition) and retried.
+    """
+    for _ in range(5):
+        run = get(ctx, run_id)
+        now = ctx.now()
+        current = run.get("state")
+        proposed = body.state.type.value
+        if (not body.force and run.get("state_type") in TERMINAL and proposed not in TERMINAL):
+            return {"state": current, "status": "REJECT",
+                    "details": {"type": "reject_details", "reason": "This run has already terminated."}}, 200
+        state = state_from_create(body.state, now)
+        if proposed == "SCHEDULED" and state["state_details"].get("scheduled_time") is None:
+            from domain.timeutil import iso
+
+            state["state_details"]["scheduled_time"] = iso(now)
+        rev = run.get("_rev", 0)
+        apply_state(run, state, now)
+        run["updated"] = iso_utc(now)
+        run["_rev"] = rev + 1
+        try:
+            ctx.stores.flow_runs.put(run, cond=Cond.eq("rev", rev))
+        except ConditionFailed:
+            continue
+        return {"state": state, "status": "ACCEPT", "details": {"type": "accept_details"}}, 201
+    from domain.errors import ServiceUnavailable
+
+    raise ServiceUnavailable("Service Unavailable")
+
+
+class FlowRunUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    flow_version: str | None = None
+    parameters: dict | None = None
+    empirical_policy: FlowRunPolicy | None = None
+    tags: list[str] | None = None
+    infrastructure_pid: str | None = None
+    job_variables: dict | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v):
+        return v
+
+
+def update(ctx: Ctx, run_id: str, body: FlowRunUpdate, validate_job_variables=None) -> None:
+    from domain.errors import BadRequest
+
+    for _ in range(5):
+        run = get(ctx, run_id)
+        fields = body.model_fields_set
+        if "job_variables" in fields and body.job_variables is not None:
+            if run.get("state_type") != "SCHEDULED":
+                raise BadRequest(
+                    f"Job variables for a flow run in state {run.get('state_type')} cannot be updated"
+                )
+            if validate_job_variables is not None:
+                validate_job_variables(run, body.job_variables)
+        for key in fields:
+            value = getattr(body, key)
+            if value is None:
+                continue
+            run[key] = value.wire() if isinstance(value, FlowRunPolicy) else value
+        rev = run.get("_rev", 0)
+        run["_rev"] = rev + 1
+        run["updated"] = iso_utc(ctx.now())
+        try:
+            ctx.stores.flow_runs.put(run, cond=Cond.eq("rev", rev))
+            return
+        except ConditionFailed:
+            continue
+    from domain.errors import ServiceUnavailable
+
+    raise ServiceUnavailable("Service Unavailable")
+
+
+def aware(v: dt.datetime | None) -> dt.datetime | None:
+    return ensure_aware(v) if v else v

@@ -1,0 +1,379 @@
+"""Filter planning: the most selective indexed predicate first, never a Scan (DESIGN.md).
+
+Each ``plan_*`` picks a candidate source — ids -> BatchGetItem, deterministic ids from names,
+a GSI partition (flow, deployment, work queue, state type) — then every filter is evaluated in
+memory on the candidates (``domain.filters``), related objects are fetched in batches, and the
+result is sorted and cut by offset/limit. Only when no predicate is selective does a plan read
+a constant-partition ``by_name``/``by_created`` index, in order, stopping early when it can.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain import ids
+from domain.context import Ctx
+from domain.filters import (
+    DeploymentFilter,
+    DeploymentSort,
+    FlowFilter,
+    FlowRunFilter,
+    FlowRunSort,
+    FlowSort,
+    TaskRunFilter,
+    TaskRunSort,
+    WorkPoolFilter,
+    WorkQueueFilter,
+    sort_documents,
+)
+from domain.ports import ALL, Doc
+
+
+class _Body(BaseModel):
+    """Embedded filter bodies: unknown top-level keys ignored, null means absent (spec §2.4)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        if data is None:
+            return {}
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+class Page(_Body):
+    offset: int = Field(default=0, ge=0)
+    limit: int | None = None
+
+
+class DeploymentQuery(Page):
+    flows: FlowFilter | None = None
+    flow_runs: FlowRunFilter | None = None
+    task_runs: TaskRunFilter | None = None
+    deployments: DeploymentFilter | None = None
+    work_pools: WorkPoolFilter | None = None
+    work_pool_queues: WorkQueueFilter | None = None
+    sort: DeploymentSort = DeploymentSort.NAME_ASC
+
+
+class FlowQuery(Page):
+    flows: FlowFilter | None = None
+    flow_runs: FlowRunFilter | None = None
+    task_runs: TaskRunFilter | None = None
+    deployments: DeploymentFilter | None = None
+    work_pools: WorkPoolFilter | None = None
+    sort: FlowSort = FlowSort.NAME_ASC
+
+
+class FlowRunQuery(Page):
+    flows: FlowFilter | None = None
+    flow_runs: FlowRunFilter | None = None
+    task_runs: TaskRunFilter | None = None
+    deployments: DeploymentFilter | None = None
+    work_pools: WorkPoolFilter | None = None
+    work_pool_queues: WorkQueueFilter | None = None
+    sort: FlowRunSort = FlowRunSort.ID_DESC
+
+
+class TaskRunQuery(Page):
+    flows: FlowFilter | None = None
+    flow_runs: FlowRunFilter | None = None
+    task_runs: TaskRunFilter | None = None
+    deployments: DeploymentFilter | None = None
+    sort: TaskRunSort = TaskRunSort.ID_DESC
+
+
+def check_limit(ctx: Ctx, limit: int | None) -> int:
+    from domain.errors import Unprocessable
+
+    default = ctx.settings.api_default_limit
+    if limit is None:
+        return default
+    if limit < 0:
+        raise Unprocessable("Invalid limit: must be greater than or equal to 0.")
+    if limit > default:
+        raise Unprocessable(f"Invalid limit: must be less than or equal to {default}.")
+    return limit
+
+
+class StoreContext:
+    """``FilterContext`` backed by the stores (lookups are cached per request)."""
+
+    def __init__(self, ctx: Ctx):
+        self.ctx = ctx
+        self._task_runs: dict[str, Doc | None] = {}
+
+    def flow_has_deployments(self, flow_id: str) -> bool:
+        return next(iter(self.ctx.stores.deployments.query("by_flow", flow_id, limit=1)), None) is not None
+
+    def _task_run(self, task_run_id: str) -> Doc | None:
+        if task_run_id not in self._task_runs:
+            self._task_runs[task_run_id] = self.ctx.stores.task_runs.get(task_run_id)
+        return self._task_runs[task_run_id]
+
+    def task_run_flow_run_id(self, task_run_id: str) -> str | None:
+        doc = self._task_run(task_run_id)
+        return doc.get("flow_run_id") if doc else None
+
+    def task_run_has_subflow(self, task_run_id: str) -> bool:
+        return next(iter(self.ctx.stores.flow_runs.query("by_parent_task_run", task_run_id, limit=1)), None) is not None
+
+
+def _by_id(docs: Iterable[Doc]) -> dict[str, Doc]:
+    return {d["id"]: d for d in docs}
+
+
+# ------------------------------------------------------------------------------ flow-run matching
+
+
+def _runs_matching(ctx: Ctx, q: Any, candidates: Iterable[Doc], fctx: StoreContext) -> Iterator[Doc]:
+    """Runs among ``candidates`` that match q.flow_runs/flows/deployments/work_pools/work_pool_queues/task_runs."""
+    fr = getattr(q, "flow_runs", None)
+    for chunk in _chunks(candidates, 100):
+        rows = [r for r in chunk if fr is None or fr.matches(r, fctx)]
+        if not rows:
+            continue
+        if getattr(q, "flows", None) is not None:
+            flows = _by_id(ctx.stores.flows.get_many({r["flow_id"] for r in rows}))
+            rows = [r for r in rows if r["flow_id"] in flows and q.flows.matches(flows[r["flow_id"]], fctx)]
+        if getattr(q, "deployments", None) is not None:
+            deps = _by_id(ctx.stores.deployments.get_many({r["deployment_id"] for r in rows if r.get("deployment_id")}))
+            rows = [r for r in rows if r.get("deployment_id") in deps
+                    and q.deployments.matches(_dep_match_doc(deps[r["deployment_id"]]), fctx)]
+        wp, wq = getattr(q, "work_pools", None), getattr(q, "work_pool_queues", None)
+        if wp is not None or wq is not None:
+            rows = [r for r in rows if _queue_matches(ctx, r.get("work_queue_id"), wp, wq)]
+        tr = getattr(q, "task_runs", None)
+        if tr is not None:
+            rows = [r for r in rows if any(tr.matches(t, fctx) for t in ctx.stores.task_runs.query("by_flow_run", r["id"]))]
+        yield from rows
+
+
+def _chunks(it: Iterable[Doc], n: int) -> Iterator[list[Doc]]:
+    it = iter(it)
+    while chunk := list(itertools.islice(it, n)):
+        yield chunk
+
+
+_QUEUE_CACHE_KEY = "_fp_queue_cache"
+
+
+def _queue_matches(ctx: Ctx, queue_id: str | None, wp: WorkPoolFilter | None, wq: WorkQueueFilter | None) -> bool:
+    if not queue_id:
+        return False
+    queue = ctx.stores.work_queues.get(queue_id)
+    if queue is None:
+        return False
+    if wq is not None and not wq.matches(queue):
+        return False
+    if wp is not None:
+        pool = ctx.stores.work_pools.get(queue.get("work_pool_id")) if queue.get("work_pool_id") else None
+        if pool is None or not wp.matches(pool):
+            return False
+    return True
+
+
+def _dep_match_doc(doc: Doc) -> Doc:
+    return doc
+
+
+def _run_candidates(ctx: Ctx, q: Any) -> Iterable[Doc]:
+    fr: FlowRunFilter | None = getattr(q, "flow_runs", None)
+    store = ctx.stores.flow_runs
+    if fr is not None:
+        if (run_ids := fr.exact_ids()) is not None:
+            return store.get_many(run_ids)
+        if (dep_ids := fr.exact_deployment_ids()) is not None:
+            return itertools.chain.from_iterable(store.query("by_deployment", d) for d in sorted(dep_ids))
+    d = getattr(q, "deployments", None)
+    if d is not None and (dep_ids := d.exact_ids()) is not None:
+        return itertools.chain.from_iterable(store.query("by_deployment", x) for x in sorted(dep_ids))
+    f = getattr(q, "flows", None)
+    if f is not None:
+        flow_ids = f.exact_ids()
+        if flow_ids is None and (names := f.exact_names()) is not None:
+            flow_ids = {ids.flow_id(n) for n in names}
+        if flow_ids is not None:
+            return itertools.chain.from_iterable(store.query("by_flow", x) for x in sorted(flow_ids))
+    if fr is not None and (types := fr.exact_state_types()) is not None:
+        return itertools.chain.from_iterable(store.query("by_state_type", t) for t in sorted(types))
+    return store.query("by_created", ALL, descending=True)
+
+
+def filter_flow_runs(ctx: Ctx, q: FlowRunQuery) -> list[Doc]:
+    limit = check_limit(ctx, q.limit)
+    fctx = StoreContext(ctx)
+    rows = list(_runs_matching(ctx, q, _run_candidates(ctx, q), fctx))
+    rows = sort_documents(rows, q.sort)
+    return rows[q.offset:q.offset + limit]
+
+
+def count_flow_runs(ctx: Ctx, q: FlowRunQuery) -> int:
+    return sum(1 for _ in _runs_matching(ctx, q, _run_candidates(ctx, q), StoreContext(ctx)))
+
+
+# --------------------------------------------------------------------------------- deployments
+
+
+def _deployment_candidates(ctx: Ctx, q: DeploymentQuery) -> tuple[Iterable[Doc], bool]:
+    """(candidates, in_requested_order). Ordered candidates allow stopping after offset+limit."""
+    store = ctx.stores.deployments
+    d, f = q.deployments, q.flows
+    if d is not None and (dep_ids := d.exact_ids()) is not None:
+        return store.get_many(dep_ids), False
+    flow_ids = None
+    if f is not None:
+        flow_ids = f.exact_ids()
+        if flow_ids is None and (names := f.exact_names()) is not None:
+            flow_ids = {ids.flow_id(n) for n in names}
+    if d is not None and flow_ids is not None and (names := d.exact_names()) is not None:
+        return store.get_many({ids.deployment_id(fi, n) for fi in flow_ids for n in names}), False
+    if flow_ids is not None:
+        return itertools.chain.from_iterable(store.query("by_flow", x) for x in sorted(flow_ids)), False
+    queue_ids = _exact_queue_ids(ctx, q.work_pools, q.work_pool_queues)
+    if queue_ids is not None:
+        return itertools.chain.from_iterable(store.query("by_work_queue", x) for x in sorted(queue_ids)), False
+    fr = q.flow_runs
+    if fr is not None and (run_ids := fr.exact_ids()) is not None:
+        dep_ids = {r["deployment_id"] for r in ctx.stores.flow_runs.get_many(run_ids) if r.get("deployment_id")}
+        return store.get_many(dep_ids), False
+    if q.sort in (DeploymentSort.NAME_ASC, DeploymentSort.NAME_DESC):
+        return store.query("by_name", ALL, descending=q.sort == DeploymentSort.NAME_DESC), True
+    return store.query("by_name", ALL), False
+
+
+def _exact_queue_ids(ctx: Ctx, wp: WorkPoolFilter | None, wq: WorkQueueFilter | None) -> set[str] | None:
+    if wq is not None and (qids := wq.exact_ids()) is not None:
+        return qids
+    pool_ids = None
+    if wp is not None:
+        pool_ids = wp.exact_ids()
+        if pool_ids is None and (names := wp.exact_names()) is not None:
+            pool_ids = {ids.work_pool_id(n) for n in names}
+    if pool_ids is None:
+        return None
+    if wq is not None and (qnames := wq.exact_names()) is not None:
+        return {ids.work_queue_id(p, n) for p in pool_ids for n in qnames}
+    return {q["id"] for p in sorted(pool_ids) for q in ctx.stores.work_queues.query("by_pool", p)}
+
+
+def _deployments_matching(ctx: Ctx, q: DeploymentQuery, candidates: Iterable[Doc]) -> Iterator[Doc]:
+    fctx = StoreContext(ctx)
+    for chunk in _chunks(candidates, 100):
+        rows = [r for r in chunk if q.deployments is None or q.deployments.matches(r, fctx)]
+        if rows and q.flows is not None:
+            flows = _by_id(ctx.stores.flows.get_many({r["flow_id"] for r in rows}))
+            rows = [r for r in rows if r["flow_id"] in flows and q.flows.matches(flows[r["flow_id"]], fctx)]
+        if rows and (q.work_pools is not None or q.work_pool_queues is not None):
+            rows = [r for r in rows if _queue_matches(ctx, r.get("work_queue_id"), q.work_pools, q.work_pool_queues)]
+        if rows and (q.flow_runs is not None or q.task_runs is not None):
+            sub = FlowRunQuery(flow_runs=q.flow_runs, task_runs=q.task_runs)
+            rows = [r for r in rows
+                    if next(_runs_matching(ctx, sub, ctx.stores.flow_runs.query("by_deployment", r["id"]), fctx), None)]
+        yield from rows
+
+
+def filter_deployments(ctx: Ctx, q: DeploymentQuery) -> list[Doc]:
+    limit = check_limit(ctx, q.limit)
+    candidates, ordered = _deployment_candidates(ctx, q)
+    matching = _deployments_matching(ctx, q, candidates)
+    if ordered:
+        return list(itertools.islice(matching, q.offset, q.offset + limit))
+    return sort_documents(list(matching), q.sort)[q.offset:q.offset + limit]
+
+
+def count_deployments(ctx: Ctx, q: DeploymentQuery) -> int:
+    candidates, _ = _deployment_candidates(ctx, q)
+    return sum(1 for _ in _deployments_matching(ctx, q, candidates))
+
+
+# ---------------------------------------------------------------------------------------- flows
+
+
+def _flow_candidates(ctx: Ctx, q: FlowQuery) -> tuple[Iterable[Doc], bool]:
+    store = ctx.stores.flows
+    f = q.flows
+    if f is not None:
+        if (fids := f.exact_ids()) is not None:
+            return store.get_many(fids), False
+        if (names := f.exact_names()) is not None:
+            return store.get_many({ids.flow_id(n) for n in names}), False
+    if q.deployments is not None and (dep_ids := q.deployments.exact_ids()) is not None:
+        return store.get_many({d["flow_id"] for d in ctx.stores.deployments.get_many(dep_ids)}), False
+    if q.sort in (FlowSort.NAME_ASC, FlowSort.NAME_DESC):
+        return store.query("by_name", ALL, descending=q.sort == FlowSort.NAME_DESC), True
+    return store.query("by_name", ALL), False
+
+
+def _flows_matching(ctx: Ctx, q: FlowQuery, candidates: Iterable[Doc]) -> Iterator[Doc]:
+    fctx = StoreContext(ctx)
+    for flow in candidates:
+        if q.flows is not None and not q.flows.matches(flow, fctx):
+            continue
+        if q.deployments is not None or q.work_pools is not None:
+            dq = DeploymentQuery(deployments=q.deployments, work_pools=q.work_pools)
+            if next(_deployments_matching(ctx, dq, ctx.stores.deployments.query("by_flow", flow["id"])), None) is None:
+                continue
+        if q.flow_runs is not None or q.task_runs is not None:
+            rq = FlowRunQuery(flow_runs=q.flow_runs, task_runs=q.task_runs)
+            if next(_runs_matching(ctx, rq, ctx.stores.flow_runs.query("by_flow", flow["id"]), fctx), None) is None:
+                continue
+        yield flow
+
+
+def filter_flows(ctx: Ctx, q: FlowQuery) -> list[Doc]:
+    limit = check_limit(ctx, q.limit)
+    candidates, ordered = _flow_candidates(ctx, q)
+    matching = _flows_matching(ctx, q, candidates)
+    if ordered:
+        return list(itertools.islice(matching, q.offset, q.offset + limit))
+    return sort_documents(list(matching), q.sort)[q.offset:q.offset + limit]
+
+
+def count_flows(ctx: Ctx, q: FlowQuery) -> int:
+    candidates, _ = _flow_candidates(ctx, q)
+    return sum(1 for _ in _flows_matching(ctx, q, candidates))
+
+
+# ------------------------------------------------------------------------------------ task runs
+
+
+def _task_candidates(ctx: Ctx, q: TaskRunQuery) -> Iterable[Doc]:
+    t = q.task_runs
+    if t is not None:
+        if (tids := t.exact_ids()) is not None:
+            return ctx.stores.task_runs.get_many(tids)
+        if (frids := t.exact_flow_run_ids()) is not None:
+            return itertools.chain.from_iterable(ctx.stores.task_runs.query("by_flow_run", x) for x in sorted(frids))
+    if q.flow_runs is not None and (rids := q.flow_runs.exact_ids()) is not None:
+        return itertools.chain.from_iterable(ctx.stores.task_runs.query("by_flow_run", x) for x in sorted(rids))
+    return ctx.stores.task_runs.query("by_created", ALL, descending=True)
+
+
+def _tasks_matching(ctx: Ctx, q: TaskRunQuery) -> Iterator[Doc]:
+    fctx = StoreContext(ctx)
+    for chunk in _chunks(_task_candidates(ctx, q), 100):
+        rows = [t for t in chunk if q.task_runs is None or q.task_runs.matches(t, fctx)]
+        if rows and (q.flow_runs is not None or q.flows is not None or q.deployments is not None):
+            runs = _by_id(ctx.stores.flow_runs.get_many({t["flow_run_id"] for t in rows if t.get("flow_run_id")}))
+            rq = FlowRunQuery(flow_runs=q.flow_runs, flows=q.flows, deployments=q.deployments)
+            ok = {r["id"] for r in _runs_matching(ctx, rq, runs.values(), fctx)}
+            rows = [t for t in rows if t.get("flow_run_id") in ok]
+        yield from rows
+
+
+def filter_task_runs(ctx: Ctx, q: TaskRunQuery) -> list[Doc]:
+    limit = check_limit(ctx, q.limit)
+    rows = sort_documents(list(_tasks_matching(ctx, q)), q.sort)
+    return rows[q.offset:q.offset + limit]
+
+
+def count_task_runs(ctx: Ctx, q: TaskRunQuery) -> int:
+    return sum(1 for _ in _tasks_matching(ctx, q))

@@ -1,0 +1,20 @@
+"""POST /deployments/count — a bare integer."""
+
+from fastapi import APIRouter
+
+from domain.parsing import parse_model
+from domain.services import queries
+from handlers._app import Body, json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("Deployments", "Flows", "FlowRuns", "TaskRuns", "WorkPools", "WorkQueues")
+READ_ONLY = True
+router = APIRouter()
+
+
+@router.post("/deployments/count")
+def count_deployments(body: Body):
+    return json_response(queries.count_deployments(context(), parse_model(queries.DeploymentQuery, body)))
+
+
+handler = lambda_handler(router)

@@ -1,0 +1,21 @@
+"""POST /deployments/filter — planned on indexes, sorted, offset/limit."""
+
+from fastapi import APIRouter
+
+from domain.parsing import parse_model
+from domain.services import deployments, queries
+from handlers._app import Body, json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("Deployments", "Flows", "FlowRuns", "TaskRuns", "WorkPools", "WorkQueues")
+READ_ONLY = True
+router = APIRouter()
+
+
+@router.post("/deployments/filter")
+def filter_deployments(body: Body):
+    q = parse_model(queries.DeploymentQuery, body)
+    return json_response([deployments.to_wire(d) for d in queries.filter_deployments(context(), q)])
+
+
+handler = lambda_handler(router)

@@ -1,0 +1,21 @@
+"""GET /deployments/{id} — one GetItem."""
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from domain.services import deployments
+from handlers._app import json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("Deployments",)
+READ_ONLY = True
+router = APIRouter()
+
+
+@router.get("/deployments/{id}")
+def read_deployment(id: UUID):
+    return json_response(deployments.read(context(), str(id)))
+
+
+handler = lambda_handler(router)

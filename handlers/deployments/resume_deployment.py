@@ -1,0 +1,21 @@
+"""POST /deployments/{id:uuid}/resume_deployment — resume: paused=false, its one schedule active (200 null)."""
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from domain.services import deployments
+from handlers._app import json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("Deployments",)
+router = APIRouter()
+
+
+@router.post("/deployments/{id:uuid}/resume_deployment")
+def resume_deployment(id: UUID):
+    deployments.set_paused(context(), str(id), paused=False)
+    return json_response(None)
+
+
+handler = lambda_handler(router)

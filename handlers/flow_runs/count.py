@@ -1,0 +1,20 @@
+"""POST /flow_runs/count — a bare integer."""
+
+from fastapi import APIRouter
+
+from domain.parsing import parse_model
+from domain.services import queries
+from handlers._app import Body, json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("FlowRuns", "Flows", "Deployments", "TaskRuns", "WorkPools", "WorkQueues")
+READ_ONLY = True
+router = APIRouter()
+
+
+@router.post("/flow_runs/count")
+def count_flow_runs(body: Body):
+    return json_response(queries.count_flow_runs(context(), parse_model(queries.FlowRunQuery, body)))
+
+
+handler = lambda_handler(router)

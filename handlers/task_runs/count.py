@@ -1,0 +1,20 @@
+"""POST /task_runs/count."""
+
+from fastapi import APIRouter
+
+from domain.parsing import parse_model
+from domain.services import queries
+from handlers._app import Body, json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("TaskRuns", "FlowRuns", "Flows", "Deployments")
+READ_ONLY = True
+router = APIRouter()
+
+
+@router.post("/task_runs/count")
+def count_task_runs(body: Body):
+    return json_response(queries.count_task_runs(context(), parse_model(queries.TaskRunQuery, body)))
+
+
+handler = lambda_handler(router)

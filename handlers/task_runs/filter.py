@@ -1,0 +1,21 @@
+"""POST /task_runs/filter."""
+
+from fastapi import APIRouter
+
+from domain.parsing import parse_model
+from domain.services import queries, task_runs
+from handlers._app import Body, json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("TaskRuns", "FlowRuns", "Flows", "Deployments")
+READ_ONLY = True
+router = APIRouter()
+
+
+@router.post("/task_runs/filter")
+def filter_task_runs(body: Body):
+    rows = queries.filter_task_runs(context(), parse_model(queries.TaskRunQuery, body))
+    return json_response([task_runs.to_wire(r) for r in rows])
+
+
+handler = lambda_handler(router)
