@@ -39,10 +39,8 @@ def build_local_app(ctx: Ctx, api_key: str | None = None):
 
 def scheduler_loop(stop: threading.Event, interval: float) -> None:
     """Run the scheduler Lambda handler with its real-shaped event until ``stop`` is set."""
-    try:
-        from handlers import scheduler
-    except ImportError:  # scheduler not built into this tree
-        return
+    from handlers import scheduler  # an import error here is fatal for the loop, and logged
+
     event = scheduler.sample_event()
     while not stop.is_set():
         try:
@@ -72,6 +70,8 @@ def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key
     stop = threading.Event()
     worker = None
     if settings.scheduler_enabled:
+        import handlers.scheduler  # noqa: F401 - fail at start-up, not silently in the loop thread
+
         worker = threading.Thread(target=scheduler_loop, args=(stop, scheduler_interval), name="scheduler", daemon=True)
         worker.start()
     print(BANNER.format(

@@ -41,7 +41,12 @@ def start(settings: Settings, endpoint: str | None = None) -> LocalStore:
     ensure_fake_credentials()
     server = None
     if not endpoint:
+        import logging
+
         from moto.server import ThreadedMotoServer
+
+        # the embedded store's per-request access log is noise for people running `make serve`
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
         port = _free_port()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
