@@ -38,6 +38,10 @@ class IntegrityConflict(Conflict):
         super().__init__(detail)
 
 
+class Forbidden(DomainError):
+    """The action is not allowed for this object, e.g. reserved names (HTTP 403)."""
+
+
 class BadRequest(DomainError):
     """The request is well formed but cannot be acted on (HTTP 400)."""
 

@@ -13,10 +13,3 @@ def check_name(value: str) -> str:
         )
     return value
 
-
-def check_variable_name(value: str) -> str:
-    import re
-
-    if not re.fullmatch(r"[a-z0-9_-]+", value or ""):
-        raise ValueError("Variable name must only contain lowercase letters, numbers, underscores, and dashes.")
-    return value

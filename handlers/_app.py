@@ -29,6 +29,7 @@ _STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.NotFound, 404),
     (errors.IntegrityConflict, 409),
     (errors.Conflict, 409),
+    (errors.Forbidden, 403),
     (errors.BadRequest, 400),
     (errors.Unprocessable, 422),
     (errors.ServiceUnavailable, 503),

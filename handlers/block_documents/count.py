@@ -1,0 +1,20 @@
+"""POST /block_documents/count — a bare integer."""
+
+from fastapi import APIRouter
+
+from domain.parsing import parse_model
+from domain.services import blocks
+from handlers._app import Body, json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("BlockDocuments", "BlockSchemas", "BlockTypes")
+READ_ONLY = True
+router = APIRouter()
+
+
+@router.post("/block_documents/count")
+def count_block_documents(body: Body):
+    return json_response(blocks.count_block_documents(context(), parse_model(blocks.BlockDocumentCount, body)))
+
+
+handler = lambda_handler(router)

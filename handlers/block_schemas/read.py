@@ -1,0 +1,21 @@
+"""GET /block_schemas/{id}."""
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from domain.services import blocks
+from handlers._app import json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("BlockSchemas", "BlockTypes")
+READ_ONLY = True
+router = APIRouter()
+
+
+@router.get("/block_schemas/{id}")
+def read_block_schema(id: UUID):
+    return json_response(blocks.read_block_schema(context(), str(id)))
+
+
+handler = lambda_handler(router)

@@ -1,0 +1,21 @@
+"""DELETE /block_types/{id} — with its schemas and documents (204)."""
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from domain.services import blocks
+from handlers._app import lambda_handler, no_content
+from handlers._deps import context
+
+TABLES = ("BlockDocuments", "BlockSchemas", "BlockTypes")
+router = APIRouter()
+
+
+@router.delete("/block_types/{id}")
+def delete_block_type(id: UUID):
+    blocks.delete_block_type(context(), str(id))
+    return no_content()
+
+
+handler = lambda_handler(router)
