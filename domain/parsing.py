@@ -41,10 +41,16 @@ _V1 = {
 }
 
 
+# pydantic v2 puts the tried member's name into the loc of union errors; v1 did not.
+_UNION_MEMBER_TAGS = frozenset({"IntervalSchedule", "CronSchedule", "RRuleSchedule"})
+
+
 def _v1(err: dict[str, Any], prefix: tuple) -> dict[str, Any]:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
-    loc = list(prefix) + [p for p in err.get("loc", ())]
+    loc = list(prefix) + [p for p in err.get("loc", ()) if p not in _UNION_MEMBER_TAGS]
+    if not err.get("loc") and kind in ("value_error", "assertion_error"):
+        loc.append("__root__")  # a model-level validator: v1 reported it at ``__root__``
     out: dict[str, Any]
     if err.get("input", ...) is None and (kind.endswith("_type") or kind in ("model_type", "model_attributes_type")):
         out = {"msg": "none is not an allowed value", "type": "type_error.none.not_allowed"}
@@ -94,7 +100,10 @@ def invalid(loc: list, msg: str, typ: str = "value_error") -> InvalidInput:
 
 
 def parse_list(adapter, data: Any, prefix: tuple = ("body",)):
-    """Validate with a pydantic ``TypeAdapter`` (e.g. a bare JSON array body)."""
+    """Validate with a pydantic ``TypeAdapter`` (e.g. a bare JSON array body). A missing (or
+    ``null``) required body is "field required" at ``["body"]``, as in the reference."""
+    if data is None:
+        raise invalid(list(prefix), "field required", "value_error.missing")
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:

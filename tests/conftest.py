@@ -96,14 +96,21 @@ def dynamo_ctx(settings, clock, dynamo_calls):
         yield Ctx(stores=dynamo_stores(settings), settings=settings, clock=clock)
 
 
-@pytest.fixture
-def app(dynamo_ctx):
-    from handlers import _deps
+@pytest.fixture(scope="session")
+def _full_app():
+    """Every route in one app, built once: the app holds no state, the context is per request."""
     from handlers._app import build_app
     from handlers.routes import routers
 
+    return build_app(routers())
+
+
+@pytest.fixture
+def app(_full_app, dynamo_ctx):
+    from handlers import _deps
+
     _deps.use_context(dynamo_ctx)
-    yield build_app(routers())
+    yield _full_app
     _deps.use_context(None)
 
 

@@ -65,13 +65,15 @@ class DeploymentCreate(BaseModel):
 
     name: Annotated[str, AfterValidator(check_name)]
     flow_id: UUID
-    is_schedule_active: bool | None = None
-    paused: bool | None = None
-    schedules: list[DeploymentScheduleCreate] | None = None
-    enforce_parameter_schema: bool | None = None
+    # ``Field(default=None)`` on a non-optional type: absent is fine, an explicit null is a 422
+    # ("none is not an allowed value"), as in the reference.
+    is_schedule_active: bool = Field(default=None)
+    paused: bool = Field(default=None)
+    schedules: list[DeploymentScheduleCreate] = Field(default=None)
+    enforce_parameter_schema: bool = Field(default=None)
     parameter_openapi_schema: dict[str, Any] | None = None
-    parameters: dict[str, Any] | None = None
-    tags: list[str] | None = None
+    parameters: dict[str, Any] = Field(default=None)
+    tags: list[str] = Field(default=None)
     pull_steps: list[dict[str, Any]] | None = None
     manifest_path: str | None = None
     work_queue_name: str | None = None
@@ -83,8 +85,8 @@ class DeploymentCreate(BaseModel):
     path: str | None = None
     version: str | None = None
     entrypoint: str | None = None
-    job_variables: dict[str, Any] | None = None
-    infra_overrides: dict[str, Any] | None = None
+    job_variables: dict[str, Any] = Field(default=None)
+    infra_overrides: dict[str, Any] = Field(default=None)  # reference: null -> 409 integrity; 422 is safer
 
     @model_validator(mode="before")
     @classmethod
@@ -134,23 +136,17 @@ class DeploymentFlowRunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: StateCreate | None = None
     name: str | None = None
+    # explicit nulls for parameters/context/tags/empirical_policy are 422s, as in the reference
     parameters: dict[str, Any] = Field(default_factory=dict)
     enforce_parameter_schema: bool | None = None
     context: dict[str, Any] = Field(default_factory=dict)
     infrastructure_document_id: UUID | None = None
-    empirical_policy: dict[str, Any] | None = None
+    empirical_policy: dict[str, Any] = Field(default=None)
     tags: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
     parent_task_run_id: UUID | None = None
     work_queue_name: str | None = None
     job_variables: dict[str, Any] | None = None
-
-    @field_validator("parameters", "context", "tags", mode="before")
-    @classmethod
-    def _null_is_default(cls, v, info):
-        if v is None:
-            return [] if info.field_name == "tags" else {}
-        return v
 
 
 class _Embedded(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 
 from domain import ids
 from domain.context import Ctx
-from domain.errors import BadRequest, ConditionFailed, Conflict, NotFound, Unprocessable
+from domain.errors import BadRequest, ConditionFailed, Conflict, Unprocessable
 from domain.ports import Cond
 from domain.services import flow_runs
 from domain.services.deployment_models import DeploymentFlowRunCreate, GetScheduledFlowRuns
@@ -109,10 +109,15 @@ def create_flow_run(ctx: Ctx, dep_id: str, body: DeploymentFlowRunCreate, *,
         queue = {"id": q["id"], "name": q["name"], "work_pool_id": pool["id"], "_pool_name": pool["name"]}
         work_queue_name = body.work_queue_name
 
-    if body.parent_task_run_id is not None and ctx.stores.task_runs.get(str(body.parent_task_run_id)) is None:
-        from domain.errors import IntegrityConflict
+    from domain.errors import IntegrityConflict
 
+    if body.parent_task_run_id is not None and ctx.stores.task_runs.get(str(body.parent_task_run_id)) is None:
         raise IntegrityConflict()
+    if body.infrastructure_document_id is not None:
+        from domain.services import blocks
+
+        if not blocks.document_exists(ctx, str(body.infrastructure_document_id)):
+            raise IntegrityConflict()  # the reference's foreign key on flow_run.infrastructure_document_id
 
     tags = list(dict.fromkeys([*(dep.get("tags") or []), *(body.tags or [])]))
     now = ctx.now()
@@ -164,17 +169,28 @@ def get_scheduled_flow_runs(ctx: Ctx, body: GetScheduledFlowRuns) -> tuple[list[
 
 
 def mark_polled(ctx: Ctx, dep_ids: list[str]) -> None:
-    """After polling: status READY, last_polled = now (bumps ``updated``). Best effort."""
-    for doc in ctx.stores.deployments.get_many(dep_ids):
-        def change(d: dict) -> None:
-            stamp = iso_utc(ctx.now())
-            d["status"] = "READY"
-            d["last_polled"] = stamp
-            d["updated"] = stamp
+    """After polling: status READY, last_polled = now (bumps ``updated``). Best effort.
 
+    One BatchGetItem for all ids, then one conditional PutItem per existing deployment (a re-read
+    only when a concurrent write won the race).
+    """
+    stamp = iso_utc(ctx.now())
+
+    def change(d: dict) -> None:
+        d["status"] = "READY"
+        d["last_polled"] = stamp
+        d["updated"] = stamp
+
+    for doc in ctx.stores.deployments.get_many(dep_ids):
+        rev = doc.get("_rev", 0)
+        change(doc)
+        doc["_rev"] = rev + 1
         try:
-            mutate(ctx, doc["id"], change)
-        except (NotFound, Exception):  # noqa: BLE001 - polling must not fail on bookkeeping
+            try:
+                ctx.stores.deployments.put(doc, cond=Cond.eq("rev", rev))
+            except ConditionFailed:
+                mutate(ctx, doc["id"], change)
+        except Exception:  # noqa: BLE001 - polling must not fail on bookkeeping (incl. a deleted deployment)
             continue
 
 

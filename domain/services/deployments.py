@@ -196,8 +196,9 @@ def _load_block_data(ctx: Ctx) -> Callable[[str], dict | None]:
 
 def variable_lookup(ctx: Ctx) -> Callable[[str], str | None]:
     def lookup(name: str) -> str | None:
-        doc = ctx.stores.variables.get(ids.variable_id(name))
-        return None if doc is None else doc.get("value")
+        from domain.services import variables
+
+        return variables.value_of(ctx, name)  # by name: a renamed variable no longer sits at uuid5(name)
 
     return lookup
 
@@ -245,12 +246,14 @@ def create(ctx: Ctx, body: DeploymentCreate) -> tuple[dict, bool]:
     _check_max_scheduled_runs(ctx, body.schedules, ["body", "schedules"])
 
     if body.enforce_parameter_schema:
-        from domain.validation import ParameterValidationError, validate_create_time
+        from domain.validation import _INVALID_JSON_SCHEMA, ParameterValidationError, validate_create_time
 
         try:
             validate_create_time(body.parameters or {}, body.parameter_openapi_schema)
         except ParameterValidationError as exc:
-            raise InvalidInput([{"loc": ["body", "__root__"], "msg": str(exc), "type": "value_error"}]) from None
+            # the reference validates these as two fields: the schema itself, then the parameters
+            field = "parameter_openapi_schema" if str(exc).startswith(_INVALID_JSON_SCHEMA) else "parameters"
+            raise InvalidInput([{"loc": ["body", field], "msg": str(exc), "type": "value_error"}]) from None
 
     legacy_schedule = schedule_to_wire(body.schedule) if body.schedule is not None else None
     is_schedule_active = body.is_schedule_active if body.is_schedule_active is not None else True
@@ -374,7 +377,7 @@ def update(ctx: Ctx, dep_id: str, body: DeploymentUpdate) -> None:
             None if "schedule" in fields else current.get("_legacy_schedule"))
         active = body.is_schedule_active if "is_schedule_active" in fields else current.get("_is_schedule_active", True)
         new_schedule_items = [(schedule, active, None, None, False)] if schedule is not None else []
-    if "schedules" in fields and body.schedules is not None:
+    elif "schedules" in fields and body.schedules is not None:  # the legacy path wins, as in the reference
         new_schedule_items = [(schedule_to_wire(s.schedule), s.active, None, None, False) for s in body.schedules]
 
     # 3. paused / is_schedule_active
@@ -435,7 +438,14 @@ def update(ctx: Ctx, dep_id: str, body: DeploymentUpdate) -> None:
         except ParameterValidationError as exc:
             raise Conflict(f"Error updating deployment: {exc}") from None
 
-    # 7. write
+    # 7. write; block ids are not existence-checked with a message on PATCH, they violate the FK (409)
+    for key in ("storage_document_id", "infrastructure_document_id"):
+        value = getattr(body, key)
+        if key in fields and value is not None:
+            from domain.services import blocks
+
+            if not blocks.document_exists(ctx, str(value)):
+                raise IntegrityConflict()
     queue_fields = resolve_work_queue(ctx, body.work_pool_name, body.work_queue_name, pool=pool)
     simple = ("version", "description", "path", "entrypoint", "manifest_path", "tags")
 
