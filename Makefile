@@ -7,7 +7,7 @@ PORT    ?= 4200
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install serve test lint e2e bench template clean
+.PHONY: install serve test lint e2e bench template sam-build clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -52,5 +52,21 @@ e2e: install $(E2E_STAMP)
 	$(E2E_BIN)/python -m pytest -c tests/e2e/pytest.ini --rootdir tests/e2e --confcutdir tests/e2e \
 		-p no:cacheprovider tests/e2e $(E2E_ARGS)
 
+## make bench — benchmarks, not tests (bench/README.md). BENCH_ARGS passes options, e.g. --runs 3 --only Flows
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python bench/cold_start.py $(BENCH_ARGS)
+
+## make sam-build — `sam build` without Docker, then bytecode (README "Deploy with SAM"). Needs python3.12
+## (the functions' runtime) for `sam build`; the SAM CLI is installed into .sam-venv from PyPI.
+SAM_VENV ?= .sam-venv
+PY312    ?= python3.12
+sam-build: install
+	@command -v $(PY312) >/dev/null || { echo "sam build needs $(PY312) (the functions' runtime): set PY312=/path/to/python3.12"; exit 1; }
+	@test -x $(SAM_VENV)/bin/sam || { $(PY) -m venv $(SAM_VENV) && $(SAM_VENV)/bin/python -m pip install -q aws-sam-cli; }
+	$(BIN)/python -m infra.sam --check
+	PATH="$$(dirname $$(command -v $(PY312))):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --parallel
+	$(BIN)/python -m infra.package .aws-sam/build --python $(PY312)
+
 clean:
-	rm -rf $(VENV) .e2e-venv .aws-sam build *.egg-info
+	rm -rf $(VENV) .e2e-venv .sam-venv .aws-sam build *.egg-info

@@ -128,6 +128,11 @@ def parse_duration(v: Any) -> dt.timedelta:
         return v
     if isinstance(v, bool):
         raise ValueError("Input should be a valid timedelta")
+    if isinstance(v, str):
+        try:  # the reference (pydantic v1) also takes a string of seconds, e.g. "1468800"
+            return dt.timedelta(seconds=float(v.strip()))
+        except (ValueError, OverflowError):
+            pass
     if isinstance(v, int | float):
         if not math.isfinite(v):
             raise ValueError("Input should be a finite number")

@@ -4,12 +4,27 @@ Every generated run has a deterministic id derived from (flow_id, idempotency_ke
 is a conditional put that can only ever create — two ticks and a ``POST …/schedule`` racing on one
 deployment cannot duplicate a run, and a run that already moved on (RUNNING, CANCELLED, deleted
 state…) keeps its key and is never overwritten.
+
+Stale runs. A deployment write (upsert, PATCH, pause, schedule sub-routes) first writes the
+deployment, *then* deletes its auto-scheduled SCHEDULED runs (§5.3). A materialiser that read the
+deployment before that write may insert runs built from the old version *after* the delete, and
+since a key is never re-created those stale runs would stay. ``discard_stale`` closes the race:
+after inserting, the materialiser checks that the deployment's revision is still the one it built
+from (the scheduler does this with the revision-conditioned ``due_at`` write it makes anyway; POST
+…/schedule with one GetItem). If the revision moved, it rebuilds the runs from the deployment as
+it is now and deletes every run *it* created that the new version would not create identically
+(or that a pause made unwanted) — conditionally on the run still being SCHEDULED, so a run that
+moved on is never touched. Either the writer's delete comes after our inserts (it removes them), or
+our re-check comes after the writer's put (we remove them): no interleaving keeps a stale run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from domain import ids
 from domain.context import Ctx
@@ -18,7 +33,15 @@ from domain.ports import Cond
 from domain.services import flow_runs
 from domain.services.deployments import ordered_schedules
 from domain.states import apply_state
-from domain.timeutil import iso, iso_utc
+from domain.timeutil import iso
+
+# Run fields that come from the deployment: a run whose fields differ from what the deployment
+# would build now is stale. (id follows from flow_id + idempotency_key; name/created/state ids vary.)
+RUN_FINGERPRINT = (
+    "flow_id", "deployment_id", "deployment_version", "work_queue_id", "work_queue_name", "parameters",
+    "infrastructure_document_id", "tags", "idempotency_key", "next_scheduled_start_time", "auto_scheduled",
+    "_wq_name", "_wp_id", "_wp_name",
+)
 
 
 @dataclass
@@ -42,14 +65,26 @@ def default_window(ctx: Ctx, *, start=None, end=None, min_time=None, min_runs=No
     )
 
 
-def planned_dates(deployment: dict, window: Window) -> list[dt.datetime]:
-    from domain.schedules import parse_schedule, plan_dates
+def active_schedules(deployment: dict) -> list[Any]:
+    """The deployment's active schedules as schedule objects, most recently updated first."""
+    from domain.schedules import parse_schedule
 
-    active = [parse_schedule(row["schedule"]) for row in ordered_schedules(deployment) if row.get("active")]
-    if not active:
-        return []
-    return plan_dates(active, start=window.start, end=window.end, min_time=window.min_time,
-                      min_runs=window.min_runs, max_runs=window.max_runs)
+    return [parse_schedule(row["schedule"]) for row in ordered_schedules(deployment) if row.get("active")]
+
+
+def planned_by_schedule(deployment: dict, window: Window) -> list[tuple[Any, list[dt.datetime]]]:
+    """Spec §5.4 step 2, kept per active schedule: [(schedule, its dates)]."""
+    from domain.schedules import plan_dates
+
+    return [
+        (s, plan_dates([s], start=window.start, end=window.end, min_time=window.min_time,
+                       min_runs=window.min_runs, max_runs=window.max_runs))
+        for s in active_schedules(deployment)
+    ]
+
+
+def planned_dates(deployment: dict, window: Window) -> list[dt.datetime]:
+    return [d for _, dates in planned_by_schedule(deployment, window) for d in dates]
 
 
 def build_runs(deployment: dict, dates: list[dt.datetime], now: dt.datetime, *, auto_scheduled: bool = True) -> list[dict]:
@@ -80,21 +115,127 @@ def build_runs(deployment: dict, dates: list[dt.datetime], now: dt.datetime, *, 
     return runs
 
 
-def insert_runs(ctx: Ctx, runs: list[dict]) -> list[str]:
-    """Insert idempotently; returns the ids actually created."""
-    created = []
-    for run in runs:
-        try:
-            ctx.stores.flow_runs.put(run, cond=Cond.absent())
-        except ConditionFailed:
-            continue
-        created.append(run["id"])
+def put_absent(ctx: Ctx, run: dict) -> bool:
+    try:
+        ctx.stores.flow_runs.put(run, cond=Cond.absent())
+    except ConditionFailed:
+        return False
+    return True
+
+
+def insert_runs(ctx: Ctx, runs: list[dict], *, batch_size: int | None = None, pool: Any = None) -> list[str]:
+    """Insert idempotently (conditional put per run: create only); returns the ids actually created.
+
+    Runs are written in chunks of ``batch_size`` (default: the scheduler's insert batch size); with
+    ``pool`` (a ``concurrent.futures`` executor) the puts of a chunk are issued concurrently. A
+    non-condition failure (throttling after retries) propagates once its chunk has finished.
+    """
+    size = max(1, batch_size or ctx.settings.scheduler_insert_batch_size)
+    created: list[str] = []
+    for i in range(0, len(runs), size):
+        chunk = runs[i:i + size]
+        if pool is None or len(chunk) == 1:
+            oks = [put_absent(ctx, run) for run in chunk]
+        else:
+            oks = list(pool.map(lambda r: put_absent(ctx, r), chunk))
+        created.extend(run["id"] for run, ok in zip(chunk, oks, strict=True) if ok)
     return created
 
 
+def fingerprint(run: dict) -> str:
+    return json.dumps({k: run.get(k) for k in RUN_FINGERPRINT}, sort_keys=True, default=str)
+
+
+def stale_run_ids(built_from: dict, fresh: dict | None, window: Window, runs: Iterable[dict],
+                  now: dt.datetime) -> list[str]:
+    """Ids among ``runs`` (built from ``built_from``) that the deployment as it is now (``fresh``)
+    would not have: it is gone, it was paused since, or it would build a different run (or none)
+    for that slot. Paused itself is no reason (POST …/schedule ignores it); becoming paused is —
+    a pause deletes the auto-scheduled runs."""
+    runs = list(runs)
+    if not runs:
+        return []
+    if fresh is None or (fresh.get("paused") and not built_from.get("paused")):
+        return [r["id"] for r in runs]
+    expected = {r["id"]: fingerprint(r) for r in build_runs(fresh, planned_dates(fresh, window), now)}
+    return [r["id"] for r in runs if expected.get(r["id"]) != fingerprint(r)]
+
+
+def delete_if_scheduled(ctx: Ctx, run_ids: Iterable[str]) -> list[str]:
+    """Delete runs that are still SCHEDULED (a run that moved on is kept); returns the ids deleted."""
+    gone = []
+    for run_id in run_ids:
+        try:
+            if ctx.stores.flow_runs.delete(run_id, cond=Cond.eq("state_type", "SCHEDULED")):
+                gone.append(run_id)
+        except ConditionFailed:
+            pass
+    return gone
+
+
+def leftovers(deployment: dict, runs: Iterable[dict], now: dt.datetime,
+              built: Iterable[dict] = ()) -> list[dict]:
+    """Pristine auto-scheduled runs (never written since created: ``rev`` 0) that the deployment as
+    it is would build differently for the same slot — runs of a version a write replaced, which that
+    write's delete missed (e.g. its Query read an index that had not caught up). A run someone
+    edited or moved on has ``rev`` > 0 and is not one. ``built``: runs already built from
+    ``deployment`` (e.g. for its plan), reused instead of building again."""
+    from domain.timeutil import parse
+
+    known = {r["id"]: r for r in built}
+    out = []
+    for run in runs:
+        if not run.get("auto_scheduled") or run.get("_rev", 0) != 0:
+            continue
+        expected = known.get(run["id"])
+        if expected is None:
+            scheduled = ((run.get("state") or {}).get("state_details") or {}).get("scheduled_time")
+            if not scheduled:
+                continue
+            rebuilt = build_runs(deployment, [parse(scheduled)], now)
+            expected = rebuilt[0] if rebuilt else None
+        if expected is None or expected["id"] != run["id"] or fingerprint(expected) != fingerprint(run):
+            out.append(run)
+    return out
+
+
+def delete_pristine(ctx: Ctx, run_ids: Iterable[str]) -> list[str]:
+    """Delete runs that were never written since created (``rev`` 0); returns the ids deleted."""
+    gone = []
+    for run_id in run_ids:
+        try:
+            if ctx.stores.flow_runs.delete(run_id, cond=Cond.eq("rev", 0)):
+                gone.append(run_id)
+        except ConditionFailed:
+            pass
+    return gone
+
+
+def discard_stale(ctx: Ctx, built_from: dict, window: Window, created: list[dict], now: dt.datetime,
+                  fresh: Any = ...) -> list[str]:
+    """The stale-run guard (module docstring): re-read the deployment unless ``fresh`` is given;
+    if its revision moved, delete the created runs it would not create now. Returns their ids."""
+    if not created:
+        return []
+    if fresh is ...:
+        fresh = ctx.stores.deployments.get(built_from["id"])
+    if fresh is not None and fresh.get("_rev", 0) == built_from.get("_rev", 0):
+        return []
+    return delete_if_scheduled(ctx, stale_run_ids(built_from, fresh, window, created, now))
+
+
 def schedule_runs(ctx: Ctx, deployment: dict, window: Window) -> list[str]:
+    """Spec §5.4 for one deployment as read: plan, build, insert, then guard against a concurrent
+    deployment write (module docstring). Returns the ids of the runs created (and kept)."""
     now = ctx.now()
-    return insert_runs(ctx, build_runs(deployment, planned_dates(deployment, window), now))
+    runs = build_runs(deployment, planned_dates(deployment, window), now)
+    created_ids = insert_runs(ctx, runs)
+    if not created_ids:
+        return []
+    created_set = set(created_ids)
+    created = [r for r in runs if r["id"] in created_set]
+    gone = set(discard_stale(ctx, deployment, window, created, now))
+    return [i for i in created_ids if i not in gone]
 
 
 def schedule_deployment(ctx: Ctx, dep_id: str, window: Window) -> list[str]:
@@ -103,7 +244,3 @@ def schedule_deployment(ctx: Ctx, dep_id: str, window: Window) -> list[str]:
     if doc is None:
         return []
     return schedule_runs(ctx, doc, window)
-
-
-def _unused(now: dt.datetime) -> str:  # pragma: no cover - keeps iso_utc imported for callers
-    return iso_utc(now)

@@ -7,6 +7,8 @@ from domain.services import flows
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
+TABLES = ("Flows",)  # logical tables this function touches (its IAM policy in template.yaml)
+
 router = APIRouter()
 
 

@@ -6,6 +6,9 @@ from domain.services import flows
 from handlers._app import json_response, lambda_handler
 from handlers._deps import context
 
+TABLES = ("Flows",)  # logical tables this function touches (its IAM policy in template.yaml)
+READ_ONLY = True
+
 router = APIRouter()
 
 

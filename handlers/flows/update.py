@@ -9,6 +9,8 @@ from domain.services import flows
 from handlers._app import Body, lambda_handler, no_content
 from handlers._deps import context
 
+TABLES = ("Flows",)  # logical tables this function touches (its IAM policy in template.yaml)
+
 router = APIRouter()
 
 

@@ -5,6 +5,9 @@ from fastapi import APIRouter
 from domain.settings import PREFECT_VERSION
 from handlers._app import json_response, lambda_handler
 
+TABLES = ()  # logical tables this function touches (its IAM policy in template.yaml)
+READ_ONLY = True
+
 router = APIRouter()
 
 

@@ -5,6 +5,9 @@ from fastapi import APIRouter
 from domain.errors import Unprocessable
 from handlers._app import lambda_handler
 
+TABLES = ()  # logical tables this function touches (its IAM policy in template.yaml)
+READ_ONLY = True
+
 router = APIRouter()
 
 

@@ -5,6 +5,9 @@ from fastapi import APIRouter
 from handlers._app import json_response, lambda_handler
 from handlers._deps import context
 
+TABLES = ("Flows",)  # logical tables this function touches (its IAM policy in template.yaml)
+READ_ONLY = True
+
 router = APIRouter()
 
 

@@ -163,4 +163,21 @@ class DynamoStore:
 
 
 def dynamo_stores(settings: Settings) -> Stores:
-    return Stores.build(lambda spec: DynamoStore(spec, settings))
+    stores = Stores.build(lambda spec: DynamoStore(spec, settings))
+    _share_one_client(stores)
+    return stores
+
+
+def _share_one_client(stores: Stores) -> None:
+    """Give every table's PynamoDB connection the same botocore client.
+
+    PynamoDB creates a botocore session and client per model on first use, and each new session
+    reloads the DynamoDB service model and endpoint rules from disk: ~60-100 ms of CPU per table a
+    cold Lambda touches. The models share region, endpoint and client settings, so one client (made
+    by PynamoDB itself, with its config) serves them all. PynamoDB still replaces a client whose
+    credentials are missing, per connection, as before.
+    """
+    connections = [getattr(stores, name).model._get_connection().connection for name in vars(stores)]
+    client = connections[0].client
+    for conn in connections[1:]:
+        conn._client = client

@@ -1,0 +1,98 @@
+"""``flowplane tick``: run one scheduler tick against the local store and print what it scheduled.
+
+``flowplane tick --dynamodb-endpoint URL`` works on the tables of a running ``flowplane serve``
+(its banner prints the endpoint) or any DynamoDB endpoint; without it, an embedded moto server
+is started with freshly created — empty — tables. Table names follow ``flowplane serve``
+(prefix ``flowplane-local-`` unless ``FLOWPLANE_TABLE_PREFIX`` is set).
+
+Registered by the CLI through ``register(sub)``; also runnable as ``python -m infra.local.tick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import replace
+
+
+def register(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("tick", help="run one scheduler tick against the local store and print what it scheduled")
+    add_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dynamodb-endpoint", default=None,
+                   help="DynamoDB endpoint to use (e.g. the one `flowplane serve` prints); default: an embedded "
+                        "moto server with empty tables")
+    p.add_argument("--table-prefix", default=None, help="physical table name prefix (default: as `flowplane serve`)")
+    p.add_argument("--json", action="store_true", help="print the tick's summary and outcomes as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from domain.context import Ctx
+    from domain.services import scheduler
+    from domain.settings import Settings
+    from infra.dynamo.store import dynamo_stores
+    from infra.local import store as local_store
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the embedded moto server's request log
+    settings = Settings.from_env()
+    if args.table_prefix:
+        settings = replace(settings, table_prefix=args.table_prefix)
+    elif settings.table_prefix == "flowplane-":
+        settings = replace(settings, table_prefix="flowplane-local-")
+    store = local_store.start(settings, args.dynamodb_endpoint)
+    try:
+        ctx = Ctx(stores=dynamo_stores(store.settings), settings=store.settings)
+        started = time.monotonic()
+        result = scheduler.tick(ctx)
+        ms = (time.monotonic() - started) * 1000
+    finally:
+        store.stop()
+    if args.json:
+        print(json.dumps({**result.summary(), "ms": round(ms, 1),
+                          "outcomes": [vars(o) for o in result.outcomes]}, indent=2))
+        return 1 if result.failed else 0
+    print(render(result, ms, store.endpoint, embedded=args.dynamodb_endpoint is None))
+    return 1 if result.failed else 0
+
+
+def render(result, ms: float, endpoint: str, *, embedded: bool = False) -> str:
+    lines = [f"flowplane tick on {endpoint}{' (embedded, empty tables)' if embedded else ''}",
+             f"Scheduled {result.scheduled} run{'s' if result.scheduled != 1 else ''} for "
+             f"{result.materialised} deployment{'s' if result.materialised != 1 else ''} "
+             f"({result.deployments} due, {result.failed} failed) in {ms:.0f} ms."]
+    for o in result.outcomes:
+        if o.action == "not_due":
+            continue
+        label = f"  {o.name or '?'} ({o.id})"
+        if o.action == "failed":
+            lines.append(f"{label}: FAILED {o.error}")
+            continue
+        detail = {"scheduled": f"{len(o.scheduled)} new run(s)", "satisfied": "enough runs",
+                  "cleared": "paused or no active schedule: off the due index",
+                  "superseded": "changed meanwhile: stays due"}.get(o.action, o.action)
+        due = f", next due {o.due_at}" if o.due_at else ""
+        lines.append(f"{label}: {detail}{due}")
+        lines.extend(f"      {t}" for t in o.scheduled)
+        if o.stale_removed:
+            lines.append(f"      ({o.stale_removed} stale run(s) removed)")
+    if embedded and not result.deployments:
+        lines.append("Nothing due. To tick a running `flowplane serve`, pass --dynamodb-endpoint with its endpoint.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="flowplane tick", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
