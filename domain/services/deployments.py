@@ -162,7 +162,26 @@ def delete_scheduled_runs(ctx: Ctx, dep_id: str, *, auto_only: bool) -> int:
                 n += 1
         except ConditionFailed:
             pass
+    if n and auto_only:
+        _rearm(ctx, dep_id)
     return n
+
+
+def _rearm(ctx: Ctx, dep_id: str) -> None:
+    """Put the deployment back on the ``due`` index after its auto-scheduled runs were deleted.
+
+    The write that triggered the deletion already set ``due_at = now``, but a scheduler tick may
+    have read the new deployment, inserted its runs and re-armed ``due_at`` for later *before* this
+    deletion removed those runs; without this the deployment would wait until then for new runs.
+    """
+
+    def change(doc: dict) -> None:
+        set_due(ctx, doc)
+
+    try:
+        mutate(ctx, dep_id, change)
+    except NotFound:
+        pass
 
 
 def _pool_errors(fn: Callable[[], Any], prefix: str) -> Any:
