@@ -15,8 +15,9 @@ from dataclasses import replace
 def register(sub: argparse._SubParsersAction) -> None:
     _register_invoke(sub)
     _register_api_key(sub)
-    # flowplane tick — the scheduler command is registered here (by its owner), e.g.:
-    # _register_tick(sub)
+    from infra.local import tick
+
+    tick.register(sub)  # flowplane tick
 
 
 # --------------------------------------------------------------------------------------------
