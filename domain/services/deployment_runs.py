@@ -10,7 +10,7 @@ from typing import Any
 
 from domain import ids
 from domain.context import Ctx
-from domain.errors import BadRequest, ConditionFailed, Conflict, Unprocessable
+from domain.errors import BadRequest, ConditionFailed, Unprocessable
 from domain.ports import Cond
 from domain.services import flow_runs
 from domain.services.deployment_models import DeploymentFlowRunCreate, GetScheduledFlowRuns
@@ -18,6 +18,7 @@ from domain.services.deployments import (
     NOT_FOUND,
     _load_block_data,
     _pool_errors,
+    enforce_parameters,
     get_doc,
     mutate,
     variable_lookup,
@@ -58,27 +59,7 @@ def create_flow_run(ctx: Ctx, dep_id: str, body: DeploymentFlowRunCreate, *,
     enforce = body.enforce_parameter_schema if body.enforce_parameter_schema is not None else dep.get(
         "enforce_parameter_schema")
     if enforce:
-        schema = dep.get("parameter_openapi_schema")
-        if not isinstance(schema, dict):
-            raise Conflict(
-                "Error updating deployment: Cannot update parameters because parameter schema enforcement is "
-                "enabled and the deployment does not have a valid parameter schema."
-            )
-        from domain.validation import (
-            CircularSchemaError,
-            InvalidSchemaError,
-            ParameterValidationError,
-            validate_parameters,
-        )
-
-        try:
-            validate_parameters(parameters, schema, ignore_required=False)
-        except CircularSchemaError:
-            raise Unprocessable("Invalid schema: Unable to validate schema with circular references.") from None
-        except InvalidSchemaError as exc:
-            raise Unprocessable(f"Invalid schema: {exc}") from None
-        except ParameterValidationError as exc:
-            raise Conflict(f"Error creating flow run: {exc}") from None
+        enforce_parameters(dep, parameters, ignore_required=False, error_prefix="Error creating flow run")
 
     pool = None
     if dep.get("work_queue_id") and dep.get("_wp_name"):

@@ -184,6 +184,31 @@ def _rearm(ctx: Ctx, dep_id: str) -> None:
         pass
 
 
+def enforce_parameters(dep: dict, parameters: dict, *, ignore_required: bool, error_prefix: str) -> None:
+    """Validate ``parameters`` against the deployment's stored schema (spec §3.2 step 6, §3.12 step 3)."""
+    schema = dep.get("parameter_openapi_schema")
+    if not isinstance(schema, dict):
+        raise Conflict(
+            "Error updating deployment: Cannot update parameters because parameter schema enforcement is "
+            "enabled and the deployment does not have a valid parameter schema."
+        )
+    from domain.validation import (
+        CircularSchemaError,
+        InvalidSchemaError,
+        ParameterValidationError,
+        validate_parameters,
+    )
+
+    try:
+        validate_parameters(parameters, schema, ignore_required=ignore_required)
+    except CircularSchemaError:
+        raise Unprocessable("Invalid schema: Unable to validate schema with circular references.") from None
+    except InvalidSchemaError as exc:
+        raise Unprocessable(f"Invalid schema: {exc}") from None
+    except ParameterValidationError as exc:
+        raise Conflict(f"{error_prefix}: {exc}") from None
+
+
 def _pool_errors(fn: Callable[[], Any], prefix: str) -> Any:
     from domain.validation import (
         BlockNotFound,
@@ -434,28 +459,8 @@ def update(ctx: Ctx, dep_id: str, body: DeploymentUpdate) -> None:
     enforce = body.enforce_parameter_schema if body.enforce_parameter_schema is not None else current.get(
         "enforce_parameter_schema")
     if enforce:
-        schema = current.get("parameter_openapi_schema")
-        if not isinstance(schema, dict):
-            raise Conflict(
-                "Error updating deployment: Cannot update parameters because parameter schema enforcement is "
-                "enabled and the deployment does not have a valid parameter schema."
-            )
-        from domain.validation import (
-            CircularSchemaError,
-            InvalidSchemaError,
-            ParameterValidationError,
-            validate_parameters,
-        )
-
-        try:
-            validate_parameters(parameters if parameters is not None else current.get("parameters") or {},
-                                schema, ignore_required=True)
-        except CircularSchemaError:
-            raise Unprocessable("Invalid schema: Unable to validate schema with circular references.") from None
-        except InvalidSchemaError as exc:
-            raise Unprocessable(f"Invalid schema: {exc}") from None
-        except ParameterValidationError as exc:
-            raise Conflict(f"Error updating deployment: {exc}") from None
+        enforce_parameters(current, parameters if parameters is not None else current.get("parameters") or {},
+                           ignore_required=True, error_prefix="Error updating deployment")
 
     # 7. write; block ids are not existence-checked with a message on PATCH, they violate the FK (409)
     for key in ("storage_document_id", "infrastructure_document_id"):
