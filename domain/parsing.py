@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from domain.errors import InvalidInput
 
@@ -108,3 +108,19 @@ def parse_list(adapter, data: Any, prefix: tuple = ("body",)):
         return adapter.validate_python(data)
     except ValidationError as exc:
         raise InvalidInput(translate(exc, prefix)) from None
+
+
+class Embedded(BaseModel):
+    """An "embedded" request body (spec §2.4): unknown top-level keys are ignored, an explicit
+    ``null`` is the same as an absent key, and no body at all is an empty one."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_absent(cls, data: Any) -> Any:
+        if data is None:
+            return {}
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data

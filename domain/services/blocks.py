@@ -42,9 +42,9 @@ from domain.filters import (
     sort_documents,
 )
 from domain.names import check_name
+from domain.parsing import Embedded
 from domain.ports import ALL, Cond, Doc
 from domain.services.queries import Page, check_limit
-from domain.services.work_pools import Embedded
 from domain.timeutil import iso_utc
 
 DEFAULT_SCHEMA_VERSION = "non-versioned"

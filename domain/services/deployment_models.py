@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from domain.names import check_name
+from domain.parsing import Embedded
 from domain.schedules import Schedule
 from domain.states import StateCreate
 from domain.timeutil import ensure_aware
@@ -149,24 +150,12 @@ class DeploymentFlowRunCreate(BaseModel):
     job_variables: dict[str, Any] | None = None
 
 
-class _Embedded(BaseModel):
-    """Embedded bodies: unknown top-level keys are ignored and ``null`` means absent (spec §2.4)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _nulls_are_absent(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
-
 
 def _aware(v: dt.datetime | None) -> dt.datetime | None:
     return ensure_aware(v) if v is not None else None
 
 
-class GetScheduledFlowRuns(_Embedded):
+class GetScheduledFlowRuns(Embedded):
     deployment_ids: list[UUID]
     scheduled_before: dt.datetime | None = None
     limit: int | None = None
@@ -174,7 +163,7 @@ class GetScheduledFlowRuns(_Embedded):
     _a = field_validator("scheduled_before")(lambda cls, v: _aware(v))
 
 
-class ScheduleRunsBody(_Embedded):
+class ScheduleRunsBody(Embedded):
     start_time: dt.datetime | None = None
     end_time: dt.datetime | None = None
     min_time: Any = None

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from domain import ids
 from domain.context import Ctx
@@ -30,25 +30,11 @@ from domain.filters import (
     WorkQueueFilter,
     sort_documents,
 )
+from domain.parsing import Embedded
 from domain.ports import ALL, Doc
 
 
-class _Body(BaseModel):
-    """Embedded filter bodies: unknown top-level keys ignored, null means absent (spec §2.4)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _nulls(cls, data: Any) -> Any:
-        if data is None:
-            return {}
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
-
-
-class Page(_Body):
+class Page(Embedded):
     offset: int = Field(default=0, ge=0)
     limit: int | None = None
 

@@ -23,10 +23,9 @@ from domain import ids
 from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound
 from domain.filters import VariableFilter, VariableSort, sort_documents
-from domain.parsing import invalid
+from domain.parsing import Embedded, invalid
 from domain.ports import ALL, Cond, Doc
 from domain.services.queries import Page, check_limit
-from domain.services.work_pools import Embedded
 from domain.timeutil import iso_utc
 
 MAX_NAME_LENGTH = 255

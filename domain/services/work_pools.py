@@ -16,13 +16,14 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain import errors, ids
 from domain.context import Ctx
 from domain.errors import BadRequest, ConditionFailed, Conflict, IntegrityConflict, NotFound, Unprocessable
 from domain.filters import WorkPoolFilter
 from domain.names import check_name
+from domain.parsing import Embedded
 from domain.ports import ALL, Cond, Doc
 from domain.services.queries import Page, check_limit
 from domain.timeutil import iso_utc
@@ -114,20 +115,6 @@ class WorkPoolUpdate(BaseModel):
 class WorkPoolQuery(Page):
     work_pools: WorkPoolFilter | None = None
 
-
-class Embedded(BaseModel):
-    """An embedded body without paging (count routes): unknown keys ignored, null = absent."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _nulls(cls, data: Any) -> Any:
-        if data is None:
-            return {}
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
-        return data
 
 
 class WorkPoolCount(Embedded):
