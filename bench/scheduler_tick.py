@@ -17,8 +17,8 @@ in-memory store (partition-indexed here, so the fake's scans do not dominate); i
 per operation equals DynamoDB's except that a Query is one request however many 1 MB pages it
 would span — the ``due`` Query's page count on DynamoDB is estimated from item bytes.
 
-Reference: the Prefect 2.20.26 server's Scheduler service (``prefect.server.services.scheduler``)
-on SQLite, same deployments and schedules, one loop from no runs (``all due``, repeated after
+Reference: the Prefect 2.20.26 server's Scheduler service (``prefect.server.services.scheduler``,
+``run_once``) on SQLite, same deployments and schedules, one loop from no runs (``all due``, repeated after
 deleting the runs) and further loops (``nothing due``), run in the reference venv (``/work/prefect-ref`` or ``$PREFECT_REF_PYTHON``) in the same
 run. Ratios are reference time / flowplane time (in-memory store), medians of ``--reps`` samples —
 the machines are shared, single times are noise: >1 means flowplane is faster. For ``nothing
@@ -340,8 +340,11 @@ async def main():
             return (await session.execute(sa.select(sa.func.count()).select_from(db.FlowRun))).scalar()
 
     async def loop_once():
+        # run_once, not start(loops=1): LoopService.start logs and swallows errors, and a loop
+        # that failed must not pass for a fast one
+        service = Scheduler(handle_signals=False)
         t = time.perf_counter()
-        await Scheduler(handle_signals=False).start(loops=1)
+        await service.run_once()
         return (time.perf_counter() - t) * 1000
 
     samples = []
@@ -461,8 +464,9 @@ def main(argv: list[str] | None = None) -> int:
             "1 MB pages the due Query would take on DynamoDB)",
             "ms on moto is not a performance model (its Query reads the whole table); compare wall time on the "
             "memory store, requests on moto",
-            "reference: prefect 2.20.26 Scheduler.start(loops=1) on SQLite; its 'nothing due' still runs the "
-            "selection join over every deployment and run",
+            "reference: prefect 2.20.26 Scheduler.run_once() on SQLite (errors propagate); 'all due' repeated "
+            "after deleting every run; its 'nothing due' still runs the selection join over every deployment "
+            "and run",
         ],
         "rows": rows, "reference": {str(k): v for k, v in reference.items()}, "ratios": ratios,
     }, indent=2) + "\n")
