@@ -10,7 +10,7 @@ Sparse indexes: a projection returning ``None`` leaves the item out of that inde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -33,8 +33,10 @@ class Index:
 class TableSpec:
     name: str
     indexes: tuple[Index, ...] = ()
-    # extra top-level attributes usable in conditions (name -> projection)
+    # extra top-level attributes usable in conditions (name -> projection); stored as numbers
     attrs: tuple[tuple[str, Callable[[Doc], Any]], ...] = ()
+    # a numeric attribute (epoch seconds) that DynamoDB TTL expires items by; also listed in attrs
+    ttl_attr: str | None = None
 
     def index(self, name: str) -> Index:
         for ix in self.indexes:
@@ -100,6 +102,27 @@ class Page:
     items: list[Doc] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TxPut:
+    """One put of a transaction (``Stores.transact``): ``doc`` into ``store``, if ``cond`` holds."""
+
+    store: Store
+    doc: Doc
+    cond: Cond | None = None
+
+
+@dataclass(frozen=True)
+class TxDelete:
+    """One delete of a transaction, if ``cond`` holds."""
+
+    store: Store
+    id: str
+    cond: Cond | None = None
+
+
+TxOp = TxPut | TxDelete
+
+
 class Store(Protocol):
     """One table. Raises ``domain.errors.ConditionFailed`` when a condition does not hold."""
 
@@ -116,6 +139,15 @@ class Store(Protocol):
     def delete(self, id: str, *, cond: Cond | None = None) -> bool: ...
 
     def delete_many(self, ids: Iterable[str]) -> None: ...
+
+    @staticmethod
+    def transact(ops: Sequence[TxOp]) -> None:
+        """All of ``ops`` (on tables of one adapter, at most 100, one item each) or none of them.
+
+        Raises ``ConditionFailed`` when a condition does not hold (or the transaction conflicts
+        with another one), and nothing is written.
+        """
+        ...
 
     def query(
         self,
@@ -260,9 +292,90 @@ API_KEYS = TableSpec(
                    serves="`flowplane api-key list` (admin CLI only; the authorizer reads one key by id)"),),
 )
 
+def _expires(d: Doc) -> Any:
+    return d.get("_expires_at")
+
+
+FLOW_RUN_STATES = TableSpec(
+    "FlowRunStates",
+    indexes=(Index("by_flow_run", "flow_run_id", _get("flow_run_id"), "ts_sk", _ts("timestamp"),
+                   serves="GET /flow_run_states/?flow_run_id= (state history in time order)"),),
+    attrs=(("expires_at", _expires),),
+    ttl_attr="expires_at",
+)
+
+TASK_RUN_STATES = TableSpec(
+    "TaskRunStates",
+    indexes=(
+        Index("by_task_run", "task_run_id", _get("task_run_id"), "ts_sk", _ts("timestamp"),
+              serves="GET /task_run_states/?task_run_id= (state history in time order)"),
+        Index("by_cache_key", "cache_key", lambda d: d.get("_cache_key"), "ts_sk", _ts("timestamp"),
+              serves="task-run cache retrieval: newest COMPLETED state with a cache key (sparse)"),
+    ),
+    attrs=(("expires_at", _expires),),
+    ttl_attr="expires_at",
+)
+
+LOGS = TableSpec(
+    "Logs",
+    indexes=(
+        Index("by_flow_run", "flow_run_id", _get("flow_run_id"), "ts_sk", lambda d: d.get("_ts_sk"),
+              serves="logs of a flow run in time order"),
+        Index("by_task_run", "task_run_id", _get("task_run_id"), "ts_sk", lambda d: d.get("_ts_sk"),
+              serves="logs of a task run in time order"),
+        Index("by_time", "all_pk", _const, "ts_sk", lambda d: d.get("_ts_sk"),
+              serves="unselective log filters, in time order"),
+    ),
+    attrs=(("expires_at", _expires),),
+    ttl_attr="expires_at",
+)
+
+WORKERS = TableSpec(
+    "Workers",
+    indexes=(Index("by_pool", "work_pool_id", _get("work_pool_id"), "name", _get("name"),
+                   serves="workers of a pool (filter, pool status)"),),
+)
+
+CONCURRENCY_LIMITS = TableSpec(
+    "ConcurrencyLimits",
+    indexes=(Index("by_tag", "all_pk", _const, "tag", _get("tag"),
+                   serves="tag concurrency limit filter (sorted by tag)"),),
+    attrs=(("rev", _get("_rev")),),
+)
+
+ARTIFACTS = TableSpec(
+    "Artifacts",
+    indexes=(
+        Index("by_key", "key", _get("key"), "created_sk", _ts("created"), serves="artifacts of a key, newest last"),
+        Index("by_flow_run", "flow_run_id", _get("flow_run_id"), "created_sk", _ts("created"),
+              serves="artifacts of a flow run"),
+        Index("by_created", "all_pk", _const, "created_sk", _ts("created"), serves="unselective artifact filters"),
+    ),
+)
+
+ARTIFACT_COLLECTIONS = TableSpec(
+    "ArtifactCollections",
+    indexes=(Index("by_key", "all_pk", _const, "key", _get("key"), serves="latest artifact per key, by key"),),
+)
+
+FLOW_RUN_INPUTS = TableSpec(
+    "FlowRunInputs",
+    indexes=(Index("by_flow_run", "flow_run_id", _get("flow_run_id"), "key", _get("key"),
+                   serves="flow-run inputs by key prefix"),),
+)
+
+GUARDS = TableSpec(
+    "Guards",
+    # id = "<kind>:<natural key>" (e.g. "deployment:<flow id>/<name>"), doc {"id", "owner_id"}:
+    # written in the same transaction as the object it guards, so names stay unique while object
+    # ids stay fresh uuid4s.
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FLOWS, DEPLOYMENTS, FLOW_RUNS, TASK_RUNS, WORK_POOLS, WORK_QUEUES, VARIABLES,
     BLOCK_TYPES, BLOCK_SCHEMAS, BLOCK_DOCUMENTS, API_KEYS,
+    FLOW_RUN_STATES, TASK_RUN_STATES, LOGS, WORKERS, CONCURRENCY_LIMITS, ARTIFACTS,
+    ARTIFACT_COLLECTIONS, FLOW_RUN_INPUTS, GUARDS,
 )
 
 
@@ -279,7 +392,22 @@ class Stores:
     block_schemas: Store
     block_documents: Store
     api_keys: Store
+    flow_run_states: Store
+    task_run_states: Store
+    logs: Store
+    workers: Store
+    concurrency_limits: Store
+    artifacts: Store
+    artifact_collections: Store
+    flow_run_inputs: Store
+    guards: Store
 
     @classmethod
     def build(cls, make: Callable[[TableSpec], Store]) -> Stores:
         return cls(*(make(spec) for spec in ALL_TABLES))
+
+    def transact(self, ops: Sequence[TxOp]) -> None:
+        """Write ``ops`` atomically (see ``Store.transact``)."""
+        ops = list(ops)
+        if ops:
+            type(ops[0].store).transact(ops)

@@ -21,6 +21,15 @@ TABLE_ENV = {
     "BlockSchemas": "BLOCK_SCHEMAS_TABLE",
     "BlockDocuments": "BLOCK_DOCUMENTS_TABLE",
     "ApiKeys": "API_KEYS_TABLE",
+    "FlowRunStates": "FLOW_RUN_STATES_TABLE",
+    "TaskRunStates": "TASK_RUN_STATES_TABLE",
+    "Logs": "LOGS_TABLE",
+    "Workers": "WORKERS_TABLE",
+    "ConcurrencyLimits": "CONCURRENCY_LIMITS_TABLE",
+    "Artifacts": "ARTIFACTS_TABLE",
+    "ArtifactCollections": "ARTIFACT_COLLECTIONS_TABLE",
+    "FlowRunInputs": "FLOW_RUN_INPUTS_TABLE",
+    "Guards": "GUARDS_TABLE",
 }
 
 SERVER_API_VERSION = "0.8.4"
@@ -48,7 +57,15 @@ class Settings:
     scheduler_insert_batch_size: int = 500
     deployment_schedule_max_scheduled_runs: int = 50
     csrf_protection_enabled: bool = False
+    late_runs_after: dt.timedelta = dt.timedelta(seconds=15)
+    task_run_tag_concurrency_slot_wait_seconds: int = 30
+    task_cache_key_max_length: int = 2000
+    foreman_inactivity_heartbeat_multiple: int = 3
+    foreman_fallback_heartbeat_interval_seconds: int = 30
+    foreman_deployment_last_polled_timeout_seconds: int = 60
+    foreman_work_queue_last_polled_timeout_seconds: int = 60
     # flowplane's own
+    history_retention: dt.timedelta = dt.timedelta(days=30)  # logs and state history (DynamoDB TTL)
     table_names: Mapping[str, str] = field(default_factory=dict)
     table_prefix: str = "flowplane-"
     dynamodb_endpoint: str | None = None
@@ -74,6 +91,19 @@ class Settings:
             "scheduler_insert_batch_size": ("PREFECT_API_SERVICES_SCHEDULER_INSERT_BATCH_SIZE", int),
             "deployment_schedule_max_scheduled_runs": ("PREFECT_DEPLOYMENT_SCHEDULE_MAX_SCHEDULED_RUNS", int),
             "csrf_protection_enabled": ("PREFECT_SERVER_CSRF_PROTECTION_ENABLED", _bool),
+            "late_runs_after": ("PREFECT_API_SERVICES_LATE_RUNS_AFTER_SECONDS", _seconds),
+            "task_run_tag_concurrency_slot_wait_seconds": (
+                "PREFECT_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS", int),
+            "task_cache_key_max_length": ("PREFECT_API_TASK_CACHE_KEY_MAX_LENGTH", int),
+            "foreman_inactivity_heartbeat_multiple": (
+                "PREFECT_API_SERVICES_FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE", int),
+            "foreman_fallback_heartbeat_interval_seconds": (
+                "PREFECT_API_SERVICES_FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS", int),
+            "foreman_deployment_last_polled_timeout_seconds": (
+                "PREFECT_API_SERVICES_FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS", int),
+            "foreman_work_queue_last_polled_timeout_seconds": (
+                "PREFECT_API_SERVICES_FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS", int),
+            "history_retention": ("FLOWPLANE_HISTORY_RETENTION_SECONDS", _seconds),
             "table_prefix": ("FLOWPLANE_TABLE_PREFIX", str),
             "dynamodb_endpoint": ("FLOWPLANE_DYNAMODB_ENDPOINT", str),
             "region": ("AWS_REGION", str),

@@ -8,10 +8,10 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from domain.errors import ConditionFailed, TooLarge
-from domain.ports import Cond, Doc, TableSpec
+from domain.ports import Cond, Doc, TableSpec, TxDelete, TxOp
 
 MAX_ITEM_BYTES = 400 * 1024
 
@@ -80,6 +80,35 @@ class MemoryStore:
         with self._lock:
             for i in ids:
                 self._items.pop(i, None)
+
+    @staticmethod
+    def transact(ops: Sequence[TxOp]) -> None:
+        if len(ops) > 100:
+            raise ValueError("a transaction holds at most 100 items")
+        stores = {id(op.store): op.store for op in ops}
+        locks = [stores[k]._lock for k in sorted(stores)]
+        for lock in locks:
+            lock.acquire()
+        try:
+            writes = []
+            for op in ops:
+                op.store.calls.append("TransactWriteItems")
+                key = op.id if isinstance(op, TxDelete) else op.doc["id"]
+                op.store._check(key, op.cond)
+                if isinstance(op, TxDelete):
+                    writes.append((op.store, key, None))
+                else:
+                    body = json.dumps(op.doc)
+                    check_size(op.store.spec.name, body)
+                    writes.append((op.store, key, (op.store.spec.project(op.doc), body)))
+            for store, key, item in writes:
+                if item is None:
+                    store._items.pop(key, None)
+                else:
+                    store._items[key] = item
+        finally:
+            for lock in reversed(locks):
+                lock.release()
 
     def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False, limit=None) -> Iterator[Doc]:
         self.calls.append("Query")

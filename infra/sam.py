@@ -93,6 +93,10 @@ def _settings_parameters() -> list[tuple[str, str, dict]]:
          num(d.scheduler_insert_batch_size, "Runs written per batch")),
         ("DeploymentScheduleMaxScheduledRuns", "PREFECT_DEPLOYMENT_SCHEDULE_MAX_SCHEDULED_RUNS",
          num(d.deployment_schedule_max_scheduled_runs, "Cap of a schedule's max_scheduled_runs")),
+        ("LateRunsAfterSeconds", "PREFECT_API_SERVICES_LATE_RUNS_AFTER_SECONDS",
+         num(secs(d.late_runs_after), "A scheduled run this long past its time is marked Late")),
+        ("HistoryRetentionSeconds", "FLOWPLANE_HISTORY_RETENTION_SECONDS",
+         num(secs(d.history_retention), "How long logs and state history are kept (DynamoDB TTL)")),
         ("DueShards", "FLOWPLANE_DUE_SHARDS",
          num(d.due_shards, "Partitions of the Deployments `due` index (raise past ~1000 writes/s)")),
     ]
@@ -149,6 +153,8 @@ def table_resource(spec: TableSpec) -> dict:
     }
     if gsis:
         props["GlobalSecondaryIndexes"] = gsis
+    if spec.ttl_attr:
+        props["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attr, "Enabled": True}
     if spec.name == "Deployments":
         props["StreamSpecification"] = {"StreamViewType": "KEYS_ONLY"}
     return {

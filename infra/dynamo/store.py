@@ -11,7 +11,7 @@ revision where the entity has one) and the string attributes projected for the G
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
@@ -19,7 +19,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from domain.errors import ConditionFailed, ServiceUnavailable
-from domain.ports import Cond, Doc, Stores, TableSpec
+from domain.ports import Cond, Doc, Stores, TableSpec, TxDelete, TxOp
 from domain.settings import Settings
 from infra.memory import check_size
 
@@ -140,6 +140,27 @@ class DynamoStore:
                     batch.delete(self.model(i))
         except PynamoDBException as exc:
             _raise(exc, "batch")
+
+    @staticmethod
+    def transact(ops: Sequence[TxOp]) -> None:
+        """One TransactWriteItems request; a failed condition or a conflict is ``ConditionFailed``."""
+        from pynamodb.exceptions import TransactWriteError
+        from pynamodb.transactions import TransactWrite
+
+        conn = ops[0].store.model._get_connection().connection
+        try:
+            with TransactWrite(connection=conn) as tx:
+                for op in ops:
+                    store = op.store
+                    if isinstance(op, TxDelete):
+                        tx.delete(store.model(op.id), condition=store._condition(op.cond))
+                    else:
+                        tx.save(store._item(op.doc), condition=store._condition(op.cond))
+        except TransactWriteError as exc:
+            code = _code(exc)
+            if code == "TransactionCanceledException":
+                raise ConditionFailed("transaction") from exc
+            _raise(exc, "transaction")
 
     def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False, limit=None) -> Iterator[Doc]:
         ix = self.spec.index(index)
