@@ -82,18 +82,47 @@ def dynamo_calls(monkeypatch) -> DynamoCalls:
     return calls
 
 
-@pytest.fixture
-def dynamo_ctx(settings, clock, dynamo_calls):
-    import boto3
+@pytest.fixture(scope="session")
+def _moto_session():
+    """One moto mock for the whole session (per xdist worker); tables are emptied per test."""
     from moto import mock_aws
 
-    from infra.dynamo.store import dynamo_stores
-    from infra.template import create_tables
-
     with mock_aws():
-        create_tables(boto3.client("dynamodb", region_name=settings.region), settings)
-        dynamo_calls.clear()
-        yield Ctx(stores=dynamo_stores(settings), settings=settings, clock=clock)
+        yield
+
+
+def _fresh_tables(settings: Settings, template: dict | None = None) -> None:
+    """Every table of template.yaml, empty: items are cleared in moto's backend (no Scan, no
+    CreateTable per test). A test that ran its own ``mock_aws`` may have reset the backend, so
+    missing tables are created again."""
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from infra.template import create_tables, load, tables
+
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][settings.region]
+    template = template or load()
+    wanted = {settings.table(logical) for logical in tables(template)}
+    if not wanted <= set(backend.tables):
+        create_tables(boto3.client("dynamodb", region_name=settings.region), settings, template)
+    for name in wanted:
+        backend.tables[name].items.clear()
+
+
+@pytest.fixture
+def fresh_tables(_moto_session):
+    """``fresh_tables(settings[, template])``: that settings' tables, empty, in the session mock."""
+    return _fresh_tables
+
+
+@pytest.fixture
+def dynamo_ctx(_moto_session, settings, clock, dynamo_calls):
+    from infra.dynamo.store import dynamo_stores
+
+    _fresh_tables(settings)
+    dynamo_calls.clear()
+    yield Ctx(stores=dynamo_stores(settings), settings=settings, clock=clock)
 
 
 @pytest.fixture(scope="session")

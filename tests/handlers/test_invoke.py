@@ -9,13 +9,11 @@ import subprocess
 import sys
 import textwrap
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from infra.local import events as event_files
 from infra.local import invoke
-from infra.template import ROOT, create_tables, load
+from infra.template import ROOT, load
 
 TEMPLATE = load()
 FUNCTIONS = invoke.functions(TEMPLATE)
@@ -28,12 +26,11 @@ def _event(function_id: str, variant: str = "") -> dict:
 
 
 @pytest.fixture
-def local_store():
+def local_store(fresh_tables):
     """An empty embedded store with the template's tables, named as `flowplane serve` names them."""
-    with mock_aws():
-        settings = invoke.local_settings()
-        create_tables(boto3.client("dynamodb", region_name=settings.region), settings, TEMPLATE)
-        yield settings
+    settings = invoke.local_settings()
+    fresh_tables(settings, TEMPLATE)
+    return settings
 
 
 def _cli(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -257,7 +254,8 @@ class TestInvokeCommand:
         assert out.returncode == 2
         assert "FlowsReadFunction" in out.stderr and out.stdout == ""
 
-    def test_against_a_dynamodb_endpoint_the_data_outlives_the_invocation(self):
+    def test_against_a_dynamodb_endpoint_the_data_outlives_the_invocation(self, local_store):
+        # an in-process moto server shares the session mock's backend: local_store empties it
         from moto.server import ThreadedMotoServer
 
         from infra.local.store import _free_port
