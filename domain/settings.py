@@ -72,6 +72,7 @@ class Settings:
     region: str = "us-east-1"
     due_shards: int = 1
     api_key: str | None = None  # local server: a single accepted bearer key
+    data_dir: str | None = None  # local server: the SQLite data directory (default ~/.flowplane)
 
     def table(self, logical: str) -> str:
         return self.table_names.get(logical) or f"{self.table_prefix}{logical}"
@@ -109,6 +110,7 @@ class Settings:
             "region": ("AWS_REGION", str),
             "due_shards": ("FLOWPLANE_DUE_SHARDS", int),
             "api_key": ("FLOWPLANE_API_KEY", str),
+            "data_dir": ("FLOWPLANE_DATA_DIR", str),
         }
         kwargs: dict = {}
         for name, (var, parse) in conv.items():

@@ -1,11 +1,16 @@
-"""Start (or connect to) a DynamoDB-compatible endpoint and create the template's tables."""
+"""The local runtime's stores: SQLite in a data directory (the default of ``flowplane serve``), or a
+DynamoDB-compatible endpoint — an embedded moto server or ``--dynamodb-endpoint`` — with the
+template's tables created."""
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from domain.ports import Stores
 from domain.settings import Settings
 
 
@@ -58,3 +63,114 @@ def start(settings: Settings, endpoint: str | None = None) -> LocalStore:
 
     create_tables(client, settings)
     return LocalStore(endpoint=endpoint, settings=settings, _server=server)
+
+
+# --------------------------------------------------------------------------------------------
+# The SQLite data directory of `flowplane serve` (the default store)
+
+DB_FILE = "flowplane.db"
+LOCK_FILE = "flowplane.lock"
+
+
+class DataDirInUse(RuntimeError):
+    """Another process (a running ``flowplane serve``) holds the data directory's lock."""
+
+
+def default_data_dir(settings: Settings) -> Path:
+    """``FLOWPLANE_DATA_DIR`` if set, else ``~/.flowplane``."""
+    return Path(settings.data_dir).expanduser() if settings.data_dir else Path.home() / ".flowplane"
+
+
+@dataclass
+class DataDir:
+    """A data directory held with an exclusive ``flock`` on its lock file until ``release()``."""
+
+    path: Path
+    _fd: int | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / DB_FILE
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+
+def lock_data_dir(path: Path | str) -> DataDir:
+    """Create ``path`` if needed and lock it for this process, or raise ``DataDirInUse``.
+
+    The lock is an exclusive, non-blocking ``fcntl.flock`` on ``<path>/flowplane.lock``: the kernel
+    drops it when the process exits however it exits (kill -9 included), so a stale lock file never
+    blocks a restart. The file holds the owner's pid, for the error message.
+    """
+    import fcntl
+
+    path = Path(path).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    lock_path = path / LOCK_FILE
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        try:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        finally:
+            os.close(fd)
+        who = f" (pid {owner})" if owner.isdigit() else ""
+        raise DataDirInUse(
+            f"the data directory {path} is in use by another flowplane server{who}. Stop that server, "
+            f"or give this one its own directory with --data-dir DIR (or FLOWPLANE_DATA_DIR).") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return DataDir(path=path, _fd=fd)
+
+
+@dataclass
+class OpenStore:
+    """The stores a local command runs on, what to call them in a banner, and how to close them."""
+
+    stores: Stores
+    settings: Settings
+    description: str
+    _close: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        while self._close:
+            self._close.pop()()
+
+
+def open_store(settings: Settings, *, store: str = "sqlite", data_dir: Path | str | None = None,
+               dynamodb_endpoint: str | None = None, lock: bool = True) -> OpenStore:
+    """The local stores: SQLite in ``data_dir`` (default), the embedded moto server (``store='moto'``)
+    or the DynamoDB tables at ``dynamodb_endpoint`` (which wins over ``store``).
+
+    ``lock`` takes the data directory's lock (``DataDirInUse`` if a server holds it); a one-shot
+    command may skip it: SQLite serialises its writes with the server's, and conditions still hold.
+    """
+    if dynamodb_endpoint or store == "moto":
+        from infra.dynamo.store import dynamo_stores
+
+        local = start(settings, dynamodb_endpoint)
+        what = f"DynamoDB at {local.endpoint}" + (" (embedded moto server, in memory: lost on exit)"
+                                                  if not dynamodb_endpoint else "")
+        return OpenStore(dynamo_stores(local.settings), local.settings, what, [local.stop])
+    if store != "sqlite":
+        raise ValueError(f"unknown store {store!r} (sqlite or moto)")
+    from infra.sqlite.store import SqliteDb, sqlite_stores
+
+    path = Path(data_dir).expanduser() if data_dir else default_data_dir(settings)
+    closers: list[Callable[[], None]] = []
+    if lock:
+        held = lock_data_dir(path)
+        closers.append(held.release)
+        path = held.path
+    try:
+        db = SqliteDb(path / DB_FILE)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+    closers.append(db.close)
+    return OpenStore(sqlite_stores(db), settings, f"{path / DB_FILE} (SQLite)", closers)
