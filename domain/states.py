@@ -135,3 +135,31 @@ def apply_state(run: dict[str, Any], state: dict[str, Any], now: dt.datetime) ->
         run["run_count"] = int(run.get("run_count") or 0) + 1
     if t in TERMINAL and run.get("start_time") is not None and run.get("end_time") is None:
         run["end_time"] = iso_utc(now)
+
+
+def server_state(type_: str, now: dt.datetime, *, name: str | None = None, message: str | None = None,
+                 data: Any = None, **details: Any) -> dict[str, Any]:
+    """A state made by the server (AwaitingRetry, Cancelled, Failed …): a fresh id, ``now`` as its
+    timestamp, default details with ``details`` (wire values: ISO strings for times) applied."""
+    import uuid
+
+    return new_state(str(uuid.uuid4()), type_, name=name, message=message, data=data,
+                     details=details_wire(None, **details), timestamp=now)
+
+
+def proposed_state(state: StateCreate, now: dt.datetime) -> dict[str, Any]:
+    """The client's proposal as a wire state: a fresh id and the **server** timestamp (client
+    ``id``/``timestamp`` are ignored); a SCHEDULED state without ``scheduled_time`` is due now."""
+    import uuid
+
+    out = new_state(str(uuid.uuid4()), state.type.value, name=state.name, message=state.message,
+                    data=state.data, details=details_wire(state.state_details), timestamp=now)
+    if out["type"] == "SCHEDULED" and out["state_details"].get("scheduled_time") is None:
+        out["state_details"]["scheduled_time"] = iso_utc(now)
+    return out
+
+
+def is_persisted_data(data: Any) -> bool:
+    """State data that the reference stores as a result artifact (§3.1): anything but null and
+    ``{"type": "unpersisted", …}``."""
+    return data is not None and not (isinstance(data, dict) and data.get("type") == "unpersisted")

@@ -7,12 +7,27 @@ and is in ``ALL``) and up to three hooks:
   ``t.abort(reason)`` or ``t.rename(name)``, or change ``t.run`` / ``t.proposed``;
 * ``cleanup(t)`` — undo what ``before`` did, called when a later rule changed the transition so that
   this rule no longer applies (e.g. restore the run's policy, release a concurrency slot);
-* ``after(t)`` — runs after the state was accepted (not for nullified transitions), in reverse order.
+* ``after(t)`` — runs once the outcome is settled (after the write), in reverse order.
 
-``run_policy`` applies the rules in order: a rule takes part only while the current
-(initial type, proposed type) pair is in its (FROM, TO); once the transition is nullified (REJECT to
-the current state, WAIT, ABORT) no later rule runs. The service then applies the global
-bookkeeping (``bookkeeping.py``) unless nullified, writes, and runs the after-hooks.
+``run_policy`` applies the rules as the reference does. Every rule is bound to the *intended*
+transition (the current type and the type proposed by the client):
+
+* a rule takes part only if that pair is in its (FROM, TO) and the transition still has that pair
+  when its turn comes — so once a rule rejects, waits or aborts, the later rules are skipped;
+* the rule that changed the transition (reject/wait/abort) is bound to the outcome it chose
+  (``None`` for a nullified transition): its ``after`` hook runs if that outcome is still in its
+  ``TO`` (e.g. HandleResumingPausedFlows, TO = ALL, marks the run ``resuming`` even when it
+  rejects — quirk Q3), otherwise nothing more happens to it;
+* a rule that fired and whose transition was later changed by another rule gets ``cleanup``;
+  the others get ``after``.
+
+A rule with ``UNIVERSAL = True`` (or whose FROM and TO are both ``ALL``, unless it sets
+``UNIVERSAL = False``) behaves like the reference's universal transforms: it takes part in every
+transition that is not nullified, whatever an earlier rule changed, and its ``after`` runs whenever
+the transition was not nullified.
+
+``run_policy`` returns the rules whose ``after`` hooks are due; the service applies the global
+bookkeeping (``bookkeeping.py``) unless nullified, writes, then calls ``run_after``.
 """
 
 from __future__ import annotations
@@ -104,32 +119,52 @@ class Rule(Protocol):
     TO: frozenset[str | None]
 
 
-def _applies(rule: Rule, t: Transition) -> bool:
-    return t.initial_type in rule.FROM and t.proposed_type in rule.TO
+def _universal(rule: Rule) -> bool:
+    flag = getattr(rule, "UNIVERSAL", None)
+    if flag is not None:
+        return bool(flag)
+    return frozenset(rule.FROM) >= ALL and frozenset(rule.TO) >= ALL
+
+
+def _decided(t: Transition, before: tuple) -> bool:
+    return (t.status, id(t.proposed), t.proposed_type) != before
 
 
 def run_policy(rules: list[Rule] | tuple[Rule, ...], t: Transition) -> list[Rule]:
-    """Run the before-hooks in order; returns the rules that fired and still apply (their
-    ``after`` hooks run once the state is written: see ``run_after``)."""
-    fired: list[Rule] = []
+    """Run the before-hooks in order (see the module docstring); returns the rules whose
+    ``after`` hooks are due (pass them to ``run_after`` once the outcome is written)."""
+    intended = (t.initial_type, t.proposed_type)
+    entered: list[tuple[Rule, str | None]] = []  # (rule, the proposed type it is bound to)
     for rule in rules:
-        if t.nullified:
-            break
-        if not _applies(rule, t):
-            continue
+        if _universal(rule):
+            if t.nullified:
+                continue
+        else:
+            if intended[0] not in rule.FROM or intended[1] not in rule.TO:
+                continue
+            if (t.initial_type, t.proposed_type) != intended:
+                continue
+        snapshot = (t.status, id(t.proposed), t.proposed_type)
         before = getattr(rule, "before", None)
         if before is not None:
             before(t)
-        fired.append(rule)
-    still: list[Rule] = []
-    for rule in fired:
-        if t.nullified or not _applies(rule, t):
+        bound = t.proposed_type if _decided(t, snapshot) else intended[1]
+        entered.append((rule, bound))
+    due: list[Rule] = []
+    for rule, bound in entered:
+        if _universal(rule):
+            if not t.nullified:
+                due.append(rule)
+            continue
+        if bound not in rule.TO:
+            continue  # it decided on an outcome outside its own scope: nothing more to do
+        if bound != t.proposed_type:
             cleanup = getattr(rule, "cleanup", None)
             if cleanup is not None:
                 cleanup(t)
         else:
-            still.append(rule)
-    return still
+            due.append(rule)
+    return due
 
 
 def run_after(fired: list[Rule], t: Transition) -> None:
