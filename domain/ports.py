@@ -316,6 +316,19 @@ TASK_RUN_STATES = TableSpec(
     ttl_attr="expires_at",
 )
 
+# The all-logs time index is split into shards: one constant partition would cap every run's log
+# writes at a single GSI partition's throughput (time-ordered keys defeat split-for-heat).
+LOG_TIME_SHARDS = 4
+
+
+def log_time_shard(d: Doc) -> str:
+    return f"{ALL}#{int(d['id'][:8], 16) % LOG_TIME_SHARDS}"
+
+
+def log_time_shards() -> list[str]:
+    return [f"{ALL}#{n}" for n in range(LOG_TIME_SHARDS)]
+
+
 LOGS = TableSpec(
     "Logs",
     indexes=(
@@ -323,8 +336,8 @@ LOGS = TableSpec(
               serves="logs of a flow run in time order"),
         Index("by_task_run", "task_run_id", _get("task_run_id"), "ts_sk", lambda d: d.get("_ts_sk"),
               serves="logs of a task run in time order"),
-        Index("by_time", "all_pk", _const, "ts_sk", lambda d: d.get("_ts_sk"),
-              serves="unselective log filters, in time order"),
+        Index("by_time", "time_shard", log_time_shard, "ts_sk", lambda d: d.get("_ts_sk"),
+              serves="unselective log filters, in time order (LOG_TIME_SHARDS partitions, merged on read)"),
     ),
     attrs=(("expires_at", _expires),),
     ttl_attr="expires_at",
@@ -346,16 +359,22 @@ CONCURRENCY_LIMITS = TableSpec(
 ARTIFACTS = TableSpec(
     "Artifacts",
     indexes=(
-        Index("by_key", "key", _get("key"), "created_sk", _ts("created"), serves="artifacts of a key, newest last"),
+        Index("by_key", "key", lambda d: d.get("key") or None, "created_sk", _ts("created"),
+              serves="artifacts of a key, newest last: the next latest when the latest is deleted; key filters"),
         Index("by_flow_run", "flow_run_id", _get("flow_run_id"), "created_sk", _ts("created"),
               serves="artifacts of a flow run"),
+        Index("by_task_run", "task_run_id", _get("task_run_id"), "created_sk", _ts("created"),
+              serves="artifacts of a task run (the UI's task-run artifacts tab)"),
         Index("by_created", "all_pk", _const, "created_sk", _ts("created"), serves="unselective artifact filters"),
     ),
 )
 
 ARTIFACT_COLLECTIONS = TableSpec(
     "ArtifactCollections",
-    indexes=(Index("by_key", "all_pk", _const, "key", _get("key"), serves="latest artifact per key, by key"),),
+    # id = uuid5 of the key (domain/services/artifacts.py), so the upsert is one conditional write
+    indexes=(Index("by_key", "all_pk", _const, "key", lambda d: d.get("key") or None,
+                   serves="latest artifact per key, by key (/artifacts/latest/filter)"),),
+    attrs=(("rev", _get("_rev")),),
 )
 
 FLOW_RUN_INPUTS = TableSpec(
