@@ -57,6 +57,10 @@ class Settings:
     scheduler_insert_batch_size: int = 500
     deployment_schedule_max_scheduled_runs: int = 50
     csrf_protection_enabled: bool = False
+    cors_allowed_origins: str = "*"  # comma-separated, as the reference's settings
+    cors_allowed_methods: str = "*"
+    cors_allowed_headers: str = "*"
+    ui_api_url: str = "/api"  # what ui-settings tells the UI (the reference's default: relative)
     late_runs_after: dt.timedelta = dt.timedelta(seconds=15)
     task_run_tag_concurrency_slot_wait_seconds: int = 30
     task_cache_key_max_length: int = 2000
@@ -92,6 +96,10 @@ class Settings:
             "scheduler_insert_batch_size": ("PREFECT_API_SERVICES_SCHEDULER_INSERT_BATCH_SIZE", int),
             "deployment_schedule_max_scheduled_runs": ("PREFECT_DEPLOYMENT_SCHEDULE_MAX_SCHEDULED_RUNS", int),
             "csrf_protection_enabled": ("PREFECT_SERVER_CSRF_PROTECTION_ENABLED", _bool),
+            "cors_allowed_origins": ("PREFECT_SERVER_CORS_ALLOWED_ORIGINS", str),
+            "cors_allowed_methods": ("PREFECT_SERVER_CORS_ALLOWED_METHODS", str),
+            "cors_allowed_headers": ("PREFECT_SERVER_CORS_ALLOWED_HEADERS", str),
+            "ui_api_url": ("PREFECT_UI_API_URL", str),
             "late_runs_after": ("PREFECT_API_SERVICES_LATE_RUNS_AFTER_SECONDS", _seconds),
             "task_run_tag_concurrency_slot_wait_seconds": (
                 "PREFECT_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS", int),

@@ -143,6 +143,20 @@ def build_app(routers: Iterable[APIRouter], *, middleware: Iterable[Callable] = 
     return app
 
 
+def cors_middleware(settings: Any) -> Callable[[FastAPI], None]:
+    """CORS as the reference answers it (``handlers/_cors.py``), for the local app. Install it
+    last so it is the outermost middleware: a preflight is answered before any auth check. On AWS
+    the HttpApi's ``CorsConfiguration`` answers instead (``infra/sam.py``)."""
+
+    def install(app: FastAPI) -> None:
+        from handlers._cors import CorsMiddleware
+
+        app.add_middleware(CorsMiddleware, origins=settings.cors_allowed_origins,
+                           methods=settings.cors_allowed_methods, headers=settings.cors_allowed_headers)
+
+    return install
+
+
 def lambda_handler(router: APIRouter) -> Callable[[dict, Any], dict]:
     """The Lambda entry point for one route module; the app is built on first use."""
     state: dict[str, Any] = {}

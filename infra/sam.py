@@ -113,6 +113,11 @@ def parameters() -> dict:
             "Type": "Number", "Default": 1024, "MinValue": 128, "MaxValue": 10240,
             "Description": "MB per function; Lambda CPU scales with it, and so does cold start",
         },
+        "AllowedOrigins": {
+            "Type": "String", "Default": "*",
+            "Description": "CORS: origins allowed to call the API from a browser (comma-separated; * = any, "
+                           "as the reference's PREFECT_SERVER_CORS_ALLOWED_ORIGINS default)",
+        },
         "AuthorizerCacheSeconds": {
             "Type": "Number", "Default": 300, "MinValue": 0, "MaxValue": 3600,
             "Description": "How long API Gateway caches an authorizer answer per Authorization header "
@@ -237,6 +242,14 @@ def http_api() -> dict:
             # requestContext.http.path carry no stage segment) — what the handlers route on.
             "StageName": "$default",
             "FailOnWarnings": True,
+            # CORS as the reference (PREFECT_SERVER_CORS_ALLOWED_*, '*' by default): API Gateway
+            # answers preflights itself, before the authorizer, and adds the headers to answers.
+            "CorsConfiguration": {
+                "AllowOrigins": {"Fn::Split": [",", ref("AllowedOrigins")]},
+                "AllowMethods": ["*"],
+                "AllowHeaders": ["*"],
+                "MaxAge": 600,
+            },
             "Auth": {
                 "DefaultAuthorizer": "BearerKey",
                 "Authorizers": {
@@ -370,6 +383,11 @@ def build() -> dict:
         "PrefectApiUrl": {
             "Description": "export PREFECT_API_URL=<this>",
             "Value": sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"),
+        },
+        "CorsAllowedOrigins": {
+            "Description": "Origins the API answers CORS for (parameter AllowedOrigins; the SAM transform "
+                           "writes its value into the HttpApi's CORS configuration at deploy time)",
+            "Value": ref("AllowedOrigins"),
         },
         "ApiKeysTableName": {
             "Description": "flowplane api-key create --table <this> (or --stack <stack name>)",

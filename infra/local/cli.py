@@ -11,7 +11,7 @@ def _serve(args: argparse.Namespace) -> int:
     from infra.local.server import serve
 
     serve(args.host, args.port, dynamodb_endpoint=args.dynamodb_endpoint, api_key=args.api_key,
-          scheduler_interval=args.scheduler_interval, log_level=args.log_level)
+          scheduler_interval=args.scheduler_interval, log_level=args.log_level, ui=not args.no_ui)
     return 0
 
 
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--api-key", default=None, help="require Authorization: Bearer <key>")
     s.add_argument("--scheduler-interval", type=float, default=5.0, help="seconds between scheduler ticks")
     s.add_argument("--log-level", default="warning")
+    s.add_argument("--no-ui", action="store_true", help="serve the API only, without the Prefect UI at /")
     s.set_defaults(func=_serve)
 
     try:

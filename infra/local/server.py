@@ -14,6 +14,7 @@ log = logging.getLogger("flowplane")
 BANNER = """
   flowplane {version} — Prefect {prefect} compatible deployments API
   API          http://{host}:{port}/api
+  UI           {ui}
   DynamoDB     {endpoint}{embedded}
   Scheduler    every {interval:g}s{sched_state}
   Auth         {auth}
@@ -23,9 +24,10 @@ BANNER = """
 """
 
 
-def build_local_app(ctx: Ctx, api_key: str | None = None):
+def build_local_app(ctx: Ctx, api_key: str | None = None, ui_dir=None):
+    """Every route under /api (CORS outermost, as the reference), and the UI at / when ``ui_dir``."""
     from handlers import _deps
-    from handlers._app import build_app
+    from handlers._app import build_app, cors_middleware
     from handlers.routes import routers
 
     _deps.use_context(ctx)
@@ -34,7 +36,26 @@ def build_local_app(ctx: Ctx, api_key: str | None = None):
         from infra.local.auth import bearer_key_middleware
 
         middleware.append(bearer_key_middleware(api_key))
-    return build_app(routers(), middleware=middleware)
+    middleware.append(cors_middleware(ctx.settings))
+    app = build_app(routers(), middleware=middleware)
+    if ui_dir is not None:
+        from infra.local.ui import ui_settings, with_ui
+
+        app = with_ui(app, ui_dir, ui_settings(ctx.settings.ui_api_url, ctx.settings.csrf_protection_enabled))
+    return app
+
+
+def local_ui(enabled: bool, host: str, port: int):
+    """(UI directory or None, the banner's UI line): fetched from the prefect wheel on first use."""
+    if not enabled:
+        return None, "off (--no-ui)"
+    from infra.local.ui import UiUnavailable, ensure_ui
+
+    try:
+        return ensure_ui(), f"http://{host}:{port}/"
+    except UiUnavailable as exc:
+        log.warning("Prefect UI not served: %s", exc)
+        return None, f"unavailable ({exc})"[:200]
 
 
 def scheduler_loop(stop: threading.Event, interval: float) -> None:
@@ -51,7 +72,7 @@ def scheduler_loop(stop: threading.Event, interval: float) -> None:
 
 
 def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key: str | None = None,
-          scheduler_interval: float = 5.0, log_level: str = "warning") -> None:
+          scheduler_interval: float = 5.0, log_level: str = "warning", ui: bool = True) -> None:
     import uvicorn
 
     from domain import settings as settings_mod
@@ -65,7 +86,8 @@ def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key
     store = local_store.start(settings, dynamodb_endpoint)
     settings = store.settings
     ctx = Ctx(stores=dynamo_stores(settings), settings=settings)
-    app = build_local_app(ctx, settings.api_key)
+    ui_dir, ui_line = local_ui(ui, host, port)
+    app = build_local_app(ctx, settings.api_key, ui_dir)
 
     stop = threading.Event()
     worker = None
@@ -78,7 +100,7 @@ def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key
         version="0.1.0", prefect=settings_mod.PREFECT_VERSION, host=host, port=port, endpoint=store.endpoint,
         embedded=" (embedded moto server)" if dynamodb_endpoint is None else "",
         interval=scheduler_interval, sched_state="" if settings.scheduler_enabled else " (disabled)",
-        auth="Bearer key required" if settings.api_key else "open (loopback only)",
+        auth="Bearer key required" if settings.api_key else "open (loopback only)", ui=ui_line,
     ), flush=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
