@@ -367,6 +367,7 @@ ARTIFACTS = TableSpec(
               serves="artifacts of a task run (the UI's task-run artifacts tab)"),
         Index("by_created", "all_pk", _const, "created_sk", _ts("created"), serves="unselective artifact filters"),
     ),
+    attrs=(("rev", _get("_rev")),),  # set once PATCHed; artifacts written by orchestration have none
 )
 
 ARTIFACT_COLLECTIONS = TableSpec(

@@ -1,0 +1,480 @@
+"""Artifacts and their per-key collections (orchestration spec §1.12, behaviours 111-113).
+
+An artifact is an immutable-ish document with a fresh uuid4 ``id``; a keyed artifact also makes
+its key's *collection* row point at it (``latest_id``), which is what ``Artifact.get(key)`` and
+the UI read. Result artifacts written by task-run orchestration use the same document shape and,
+when keyed, ``collection_ops`` to move the collection in their own transaction.
+
+The collection's id is ``uuid5(key)``, so finding it is one GetItem. Every write of a collection
+is conditioned on its revision (``rev``) and done in one transaction with the artifact write it
+belongs to, so
+
+* the newest artifact of a key wins, whatever order concurrent creates commit in: a create whose
+  artifact is older than the collection's ``_latest_created`` leaves the collection alone, any
+  other re-reads and retries when it loses the revision race (equal creation times: the later
+  write wins, as in the reference's upsert);
+* deleting the latest artifact moves the collection to the next newest one of the key (read from
+  the ``by_key`` index) or deletes it, and a concurrent create is never overwritten.
+
+Filters (``/artifacts/filter``, ``/count``, ``/latest/...``) are planned like the other filters:
+ids -> BatchGetItem, ``key``/``flow_run_id``/``task_run_id`` ``any_`` -> one Query per value,
+``flow_runs.id.any_`` -> the artifacts of those runs; otherwise the ``by_created`` (artifacts) or
+``by_key`` (collections) index. The ``flow_runs``/``flows``/``deployments`` and ``task_runs``
+filters are evaluated on the artifact's flow run / task run (the reference's EXISTS joins), batch-read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+
+from domain import ids
+from domain.context import Ctx
+from domain.errors import ConditionFailed, NotFound, ServiceUnavailable
+from domain.filters import (
+    DeploymentFilter,
+    FlowFilter,
+    FlowRunFilter,
+    TaskRunFilter,
+    _FilterModel,
+    _TopLevelFilter,
+    _UuidAny,
+    like_pattern,
+)
+from domain.parsing import Embedded
+from domain.ports import ALL, Cond, Doc, TxDelete, TxOp, TxPut
+from domain.services.queries import FlowRunQuery, Page, StoreContext, _runs_matching, check_limit
+from domain.timeutil import iso_utc, parse, sort_key
+
+NOT_FOUND = "Artifact not found."
+KEY_RULE = "Artifact key must only contain lowercase letters, numbers, and dashes."
+MAX_METADATA_VALUE_LENGTH = 500
+WIRE_KEYS = ("id", "created", "updated", "key", "type", "description", "data", "metadata_", "flow_run_id",
+             "task_run_id")
+COLLECTION_WIRE_KEYS = ("id", "created", "updated", "key", "latest_id", "type", "description", "data",
+                        "metadata_", "flow_run_id", "task_run_id")
+# what a collection row copies from its latest artifact
+_COPIED = ("type", "description", "data", "metadata_", "flow_run_id", "task_run_id")
+_ATTEMPTS = 20
+
+_KEY_RE = re.compile(r"[a-z0-9-]*")
+
+
+def _check_key(value: str | None) -> str | None:
+    if value is not None and not _KEY_RE.fullmatch(value):
+        raise ValueError(KEY_RULE)
+    return value
+
+
+def _str_scalar(value: Any) -> Any:
+    """pydantic v1 ``str`` semantics (the reference): numbers become their ``str()``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _truncate_metadata(value: dict[str, str] | None) -> dict[str, str] | None:
+    """Metadata values longer than 500 characters are cut to 500 + ``...`` (the reference's rule)."""
+    if value is None:
+        return None
+    return {k: v if len(v) <= MAX_METADATA_VALUE_LENGTH else v[:MAX_METADATA_VALUE_LENGTH] + "..."
+            for k, v in value.items()}
+
+
+Text = Annotated[str, BeforeValidator(_str_scalar)]
+Metadata = Annotated[dict[str, Text], AfterValidator(_truncate_metadata)]
+
+
+class ArtifactCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[Text | None, AfterValidator(_check_key)] = None
+    type: Text | None = None
+    description: Text | None = None
+    data: Any = None
+    metadata_: Metadata | None = None
+    flow_run_id: UUID | None = None
+    task_run_id: UUID | None = None
+
+
+class ArtifactUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    data: Any = None
+    description: Text | None = None
+    metadata_: Metadata | None = None
+
+
+# ------------------------------------------------------------------------------------ filters
+
+
+class ArtifactSort(StrEnum):
+    CREATED_DESC = "CREATED_DESC"
+    UPDATED_DESC = "UPDATED_DESC"
+    ID_DESC = "ID_DESC"
+    KEY_DESC = "KEY_DESC"
+    KEY_ASC = "KEY_ASC"
+
+
+class _Key(_FilterModel):
+    """``any_``, ``like_`` (ILIKE '%v%') and ``exists_`` (not null) on the key."""
+
+    any_: list[str] | None = None
+    like_: str | None = None
+    exists_: bool | None = None
+
+    def _terms(self, doc, ctx):
+        key = doc.get("key")
+        if self.any_ is not None:
+            allowed = self._str_set("any_", self.any_)
+            yield lambda: key is not None and key in allowed
+        if self.like_ is not None:
+            pattern = like_pattern(f"%{self.like_}%")
+            yield lambda: isinstance(key, str) and pattern.fullmatch(key) is not None
+        if self.exists_ is not None:
+            yield lambda: (key is not None) is self.exists_
+
+
+class _Type(_FilterModel):
+    """``any_`` / ``not_any_`` on the type (SQL: a null type is in neither, ``not_any_: []`` is true)."""
+
+    any_: list[str] | None = None
+    not_any_: list[str] | None = None
+
+    def _terms(self, doc, ctx):
+        kind = doc.get("type")
+        if self.any_ is not None:
+            allowed = self._str_set("any_", self.any_)
+            yield lambda: kind is not None and kind in allowed
+        if self.not_any_ is not None:
+            excluded = self._str_set("not_any_", self.not_any_)
+            yield lambda: not excluded or (kind is not None and kind not in excluded)
+
+
+class _FlowRunId(_UuidAny):
+    doc_key = "flow_run_id"
+
+
+class _TaskRunId(_UuidAny):
+    doc_key = "task_run_id"
+
+
+class _LatestId(_UuidAny):
+    doc_key = "latest_id"
+
+
+class ArtifactFilter(_TopLevelFilter):
+    id: _UuidAny | None = None
+    key: _Key | None = None
+    flow_run_id: _FlowRunId | None = None
+    task_run_id: _TaskRunId | None = None
+    type: _Type | None = None
+
+
+class ArtifactCollectionFilter(_TopLevelFilter):
+    latest_id: _LatestId | None = None
+    key: _Key | None = None
+    flow_run_id: _FlowRunId | None = None
+    task_run_id: _TaskRunId | None = None
+    type: _Type | None = None
+
+
+class _Related(Embedded):
+    flow_runs: FlowRunFilter | None = None
+    task_runs: TaskRunFilter | None = None
+    flows: FlowFilter | None = None
+    deployments: DeploymentFilter | None = None
+
+
+class ArtifactCount(_Related):
+    artifacts: ArtifactFilter | None = None
+
+
+class ArtifactQuery(ArtifactCount, Page):
+    sort: ArtifactSort = ArtifactSort.ID_DESC
+
+
+class CollectionCount(_Related):
+    artifacts: ArtifactCollectionFilter | None = None
+
+
+class CollectionQuery(CollectionCount, Page):
+    sort: ArtifactSort = ArtifactSort.ID_DESC
+
+
+# ------------------------------------------------------------------------------------- shapes
+
+
+def to_wire(doc: Doc) -> dict[str, Any]:
+    return {k: doc.get(k) for k in WIRE_KEYS}
+
+
+def collection_to_wire(doc: Doc) -> dict[str, Any]:
+    return {k: doc.get(k) for k in COLLECTION_WIRE_KEYS}
+
+
+def collection_id(key: str) -> str:
+    return str(uuid.uuid5(ids.NAMESPACE, f"artifact_collection\x1f{key}"))
+
+
+def _created_sk(doc: Doc) -> str:
+    return sort_key(parse(doc["created"]))
+
+
+def _attempts() -> Iterator[int]:
+    yield from range(_ATTEMPTS)
+    raise ServiceUnavailable("Service Unavailable")
+
+
+# ------------------------------------------------------------------------------------- writes
+
+
+def collection_ops(ctx: Ctx, artifact: Doc) -> list[TxOp]:
+    """The collection write that makes keyed ``artifact`` its key's latest (empty when the stored
+    collection already points at a newer artifact). Reads the collection; the write is conditioned
+    on what was read, so a caller that gets ``ConditionFailed`` re-reads and tries again."""
+    key = artifact.get("key")
+    if key is None:
+        return []
+    store = ctx.stores.artifact_collections
+    current = store.get(collection_id(key))
+    mine = _created_sk(artifact)
+    if current is None:
+        doc = {"id": collection_id(key), "created": artifact["created"], "updated": artifact["updated"],
+               "key": key, "latest_id": artifact["id"], **{k: artifact.get(k) for k in _COPIED},
+               "_latest_created": mine, "_rev": 1}
+        return [TxPut(store, doc, Cond.absent())]
+    if current.get("_latest_created", "") > mine:
+        return []  # a newer artifact of this key is already the latest
+    rev = current.get("_rev", 0)
+    doc = {**current, "updated": artifact["updated"], "latest_id": artifact["id"],
+           **{k: artifact.get(k) for k in _COPIED}, "_latest_created": mine, "_rev": rev + 1}
+    return [TxPut(store, doc, Cond.eq("rev", rev))]
+
+
+def create(ctx: Ctx, body: ArtifactCreate) -> dict[str, Any]:
+    """POST /artifacts/ -> 201: a new artifact; a keyed one also becomes its key's latest."""
+    now = iso_utc(ctx.now())
+    doc = {"id": ids.new_id(), "created": now, "updated": now, "key": body.key, "type": body.type,
+           "description": body.description, "data": body.data, "metadata_": body.metadata_,
+           "flow_run_id": str(body.flow_run_id) if body.flow_run_id else None,
+           "task_run_id": str(body.task_run_id) if body.task_run_id else None}
+    put = TxPut(ctx.stores.artifacts, doc, Cond.absent())
+    for _ in _attempts():
+        ops = collection_ops(ctx, doc)
+        try:
+            if ops:
+                ctx.stores.transact([put, *ops])
+            else:
+                ctx.stores.artifacts.put(doc, cond=Cond.absent())
+            return to_wire(doc)
+        except ConditionFailed:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _get(ctx: Ctx, artifact_id: str) -> Doc:
+    doc = ctx.stores.artifacts.get(artifact_id)
+    if doc is None:
+        raise NotFound(NOT_FOUND)
+    return doc
+
+
+def read(ctx: Ctx, artifact_id: UUID) -> dict[str, Any]:
+    return to_wire(_get(ctx, str(artifact_id)))
+
+
+def read_latest(ctx: Ctx, key: str) -> dict[str, Any]:
+    """GET /artifacts/{key}/latest. The reference answers the *collection row* in the Artifact
+    shape: ``id`` is the collection's id and ``created`` the key's first artifact's (reproduced)."""
+    doc = ctx.stores.artifact_collections.get(collection_id(key))
+    if doc is None:
+        raise NotFound(NOT_FOUND)
+    return to_wire(doc)
+
+
+def update(ctx: Ctx, artifact_id: UUID, body: ArtifactUpdate) -> None:
+    """PATCH /artifacts/{id} -> 204. Reference quirk, reproduced: the artifact is updated, but the
+    answer is 404 unless the artifact is its key's latest (the status reports the collection row)."""
+    fields = body.model_dump(include=body.model_fields_set)
+    now = iso_utc(ctx.now())
+    for _ in _attempts():
+        doc = ctx.stores.artifacts.get(str(artifact_id))
+        if doc is None:
+            raise NotFound(NOT_FOUND)
+        rev = doc.get("_rev", 0)
+        ops: list[TxOp] = [TxPut(ctx.stores.artifacts, {**doc, **fields, "updated": now, "_rev": rev + 1},
+                                 _unchanged(doc))]
+        coll = ctx.stores.artifact_collections.get(collection_id(doc["key"])) if doc.get("key") is not None else None
+        is_latest = coll is not None and coll.get("latest_id") == doc["id"]
+        if is_latest:
+            crev = coll.get("_rev", 0)
+            ops.append(TxPut(ctx.stores.artifact_collections, {**coll, **fields, "updated": now, "_rev": crev + 1},
+                             Cond.eq("rev", crev)))
+        try:
+            ctx.stores.transact(ops)
+        except ConditionFailed:
+            continue
+        if not is_latest:
+            raise NotFound(NOT_FOUND)
+        return
+
+
+def _unchanged(doc: Doc) -> Cond:
+    """The condition that ``doc`` (as read) is still the stored version. Artifacts written by
+    orchestration carry no revision, so for them "still exists" is the best available condition."""
+    return Cond.eq("rev", doc["_rev"]) if "_rev" in doc else Cond.exists()
+
+
+def delete(ctx: Ctx, artifact_id: UUID) -> None:
+    """DELETE /artifacts/{id} -> 204; the key's collection moves to the next newest artifact, or
+    goes when this was the key's last one."""
+    for _ in _attempts():
+        doc = ctx.stores.artifacts.get(str(artifact_id))
+        if doc is None:
+            raise NotFound(NOT_FOUND)
+        ops: list[TxOp] = [TxDelete(ctx.stores.artifacts, doc["id"], Cond.exists())]
+        key = doc.get("key")
+        coll = ctx.stores.artifact_collections.get(collection_id(key)) if key is not None else None
+        if coll is not None and coll.get("latest_id") == doc["id"]:
+            crev = coll.get("_rev", 0)
+            successor = _next_latest(ctx, key, doc["id"])
+            if successor is None:
+                ops.append(TxDelete(ctx.stores.artifact_collections, coll["id"], Cond.eq("rev", crev)))
+            else:
+                moved = {**coll, "latest_id": successor["id"], "created": successor["created"],
+                         "updated": successor["updated"], **{k: successor.get(k) for k in _COPIED},
+                         "_latest_created": _created_sk(successor), "_rev": crev + 1}
+                ops.append(TxPut(ctx.stores.artifact_collections, moved, Cond.eq("rev", crev)))
+        try:
+            ctx.stores.transact(ops)
+            return
+        except ConditionFailed:
+            continue
+
+
+def _next_latest(ctx: Ctx, key: str, excluded: str) -> Doc | None:
+    if not key:
+        return None  # the empty key is not indexed
+    for doc in ctx.stores.artifacts.query("by_key", key, descending=True):
+        if doc["id"] != excluded:
+            return doc
+    return None
+
+
+# -------------------------------------------------------------------------------------- reads
+
+
+def _sorted(docs: Iterable[Doc], sort: ArtifactSort) -> list[Doc]:
+    """The reference's ORDER BY (NULL keys first ascending, as SQLite does); ties by id."""
+    docs = list(docs)
+    if sort in (ArtifactSort.KEY_ASC, ArtifactSort.KEY_DESC):
+        def key(d: Doc) -> tuple:
+            return (d.get("key") is not None, d.get("key") or "", d["id"])
+
+        return sorted(docs, key=key, reverse=sort is ArtifactSort.KEY_DESC)
+    field = {ArtifactSort.CREATED_DESC: "created", ArtifactSort.UPDATED_DESC: "updated"}.get(sort)
+    if field is None:  # ID_DESC
+        return sorted(docs, key=lambda d: d["id"], reverse=True)
+    return sorted(docs, key=lambda d: (parse(d[field]), d["id"]), reverse=True)
+
+
+def _artifact_candidates(ctx: Ctx, q: ArtifactCount) -> tuple[Iterable[Doc], bool]:
+    """(candidates, in CREATED_DESC order)."""
+    store = ctx.stores.artifacts
+    f = q.artifacts
+    if f is not None:
+        if (wanted := f._any_hint("id", uuid=True)) is not None:
+            return store.get_many(sorted(wanted)), False
+        if (keys := f._any_hint("key", uuid=False)) is not None:
+            return _per_partition(store, "by_key", [k for k in keys if k]), False
+        for name, index in (("flow_run_id", "by_flow_run"), ("task_run_id", "by_task_run")):
+            if (values := f._any_hint(name, uuid=True)) is not None:
+                return _per_partition(store, index, values), False
+    if q.flow_runs is not None and (run_ids := q.flow_runs.exact_ids()) is not None:
+        return _per_partition(store, "by_flow_run", run_ids), False
+    return store.query("by_created", ALL, descending=True), True
+
+
+def _collection_candidates(ctx: Ctx, q: CollectionCount, sort: ArtifactSort) -> tuple[Iterable[Doc], bool]:
+    """(candidates, in ``sort`` order)."""
+    store = ctx.stores.artifact_collections
+    f = q.artifacts
+    if f is not None and (keys := f._any_hint("key", uuid=False)) is not None:
+        return store.get_many(sorted(collection_id(k) for k in keys)), False
+    if sort in (ArtifactSort.KEY_ASC, ArtifactSort.KEY_DESC):
+        rows = store.query("by_key", ALL, descending=sort is ArtifactSort.KEY_DESC)
+        # the empty key is not indexed; the reference sorts it first ascending
+        empty = store.get(collection_id(""))
+        if empty is None:
+            return rows, True
+        return (itertools.chain([empty], rows) if sort is ArtifactSort.KEY_ASC
+                else itertools.chain(rows, [empty])), True
+    empty = store.get(collection_id(""))
+    return itertools.chain(store.query("by_key", ALL), [empty] if empty else []), False
+
+
+def _per_partition(store, index: str, values: Iterable[str]) -> Iterator[Doc]:
+    return itertools.chain.from_iterable(store.query(index, v) for v in sorted(values))
+
+
+def _chunks(rows: Iterable[Doc], n: int = 100) -> Iterator[list[Doc]]:
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, n)):
+        yield chunk
+
+
+def _matching(ctx: Ctx, q: ArtifactCount | CollectionCount, candidates: Iterable[Doc]) -> Iterator[Doc]:
+    """Candidates that match ``q.artifacts`` and whose flow run / task run match the related filters."""
+    f = q.artifacts
+    fctx = StoreContext(ctx)
+    run_q = FlowRunQuery(flow_runs=q.flow_runs, flows=q.flows, deployments=q.deployments)
+    joins_runs = q.flow_runs is not None or q.flows is not None or q.deployments is not None
+    for chunk in _chunks(candidates):
+        rows = [d for d in chunk if f is None or f.matches(d)]
+        if rows and joins_runs:
+            runs = ctx.stores.flow_runs.get_many({d["flow_run_id"] for d in rows if d.get("flow_run_id")})
+            ok = {r["id"] for r in _runs_matching(ctx, run_q, runs, fctx)}
+            rows = [d for d in rows if d.get("flow_run_id") in ok]
+        if rows and q.task_runs is not None:
+            tasks = ctx.stores.task_runs.get_many({d["task_run_id"] for d in rows if d.get("task_run_id")})
+            ok = {t["id"] for t in tasks if q.task_runs.matches(t, fctx)}
+            rows = [d for d in rows if d.get("task_run_id") in ok]
+        yield from rows
+
+
+def filter_artifacts(ctx: Ctx, q: ArtifactQuery) -> list[dict[str, Any]]:
+    limit = check_limit(ctx, q.limit)
+    candidates, by_created = _artifact_candidates(ctx, q)
+    rows = _matching(ctx, q, candidates)
+    if by_created and q.sort is ArtifactSort.CREATED_DESC:
+        page = list(itertools.islice(rows, q.offset, q.offset + limit))
+    else:
+        page = _sorted(rows, q.sort)[q.offset:q.offset + limit]
+    return [to_wire(d) for d in page]
+
+
+def count_artifacts(ctx: Ctx, q: ArtifactCount) -> int:
+    candidates, _ = _artifact_candidates(ctx, q)
+    return sum(1 for _ in _matching(ctx, q, candidates))
+
+
+def filter_latest(ctx: Ctx, q: CollectionQuery) -> list[dict[str, Any]]:
+    limit = check_limit(ctx, q.limit)
+    candidates, ordered = _collection_candidates(ctx, q, q.sort)
+    rows = _matching(ctx, q, candidates)
+    if ordered:
+        page = list(itertools.islice(rows, q.offset, q.offset + limit))
+    else:
+        page = _sorted(rows, q.sort)[q.offset:q.offset + limit]
+    return [collection_to_wire(d) for d in page]
+
+
+def count_latest(ctx: Ctx, q: CollectionCount) -> int:
+    candidates, _ = _collection_candidates(ctx, q, ArtifactSort.ID_DESC)
+    return sum(1 for _ in _matching(ctx, q, candidates))

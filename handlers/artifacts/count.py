@@ -1,0 +1,20 @@
+"""POST /artifacts/count — how many artifacts match."""
+
+from fastapi import APIRouter
+
+from domain.parsing import parse_model
+from domain.services import artifacts
+from handlers._app import Body, json_response, lambda_handler
+from handlers._deps import context
+
+TABLES = ("Artifacts", "FlowRuns", "TaskRuns", "Flows", "Deployments")
+READ_ONLY = True
+router = APIRouter()
+
+
+@router.post("/artifacts/count")
+def count_artifacts(body: Body):
+    return json_response(artifacts.count_artifacts(context(), parse_model(artifacts.ArtifactCount, body)))
+
+
+handler = lambda_handler(router)
