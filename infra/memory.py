@@ -16,6 +16,11 @@ from domain.ports import Cond, Doc, TableSpec, TxDelete, TxOp
 MAX_ITEM_BYTES = 400 * 1024
 
 
+def _dumps(doc: Doc) -> str:
+    """The stored body, compact as the DynamoDB adapter writes it: sizes are checked on this text."""
+    return json.dumps(doc, separators=(",", ":"))
+
+
 def check_size(table: str, body: str) -> None:
     if len(body.encode()) > MAX_ITEM_BYTES - 8 * 1024:  # leave room for the projected attributes
         raise TooLarge(f"The {table[:-1] if table.endswith('s') else table} is too large to store "
@@ -55,7 +60,7 @@ class MemoryStore:
 
     def put(self, doc: Doc, *, cond: Cond | None = None) -> None:
         self.calls.append("PutItem")
-        body = json.dumps(doc)
+        body = _dumps(doc)
         check_size(self.spec.name, body)
         with self._lock:
             self._check(doc["id"], cond)
@@ -64,7 +69,7 @@ class MemoryStore:
     def put_many(self, docs: Iterable[Doc]) -> None:
         self.calls.append("BatchWriteItem")
         for d in docs:
-            body = json.dumps(d)
+            body = _dumps(d)
             check_size(self.spec.name, body)
             with self._lock:
                 self._items[d["id"]] = (self.spec.project(d), body)
@@ -98,7 +103,7 @@ class MemoryStore:
                 if isinstance(op, TxDelete):
                     writes.append((op.store, key, None))
                 else:
-                    body = json.dumps(op.doc)
+                    body = _dumps(op.doc)
                     check_size(op.store.spec.name, body)
                     writes.append((op.store, key, (op.store.spec.project(op.doc), body)))
             for store, key, item in writes:
