@@ -15,7 +15,7 @@ BANNER = """
   flowplane {version} — Prefect {prefect} compatible deployments API
   API          http://{host}:{port}/api
   UI           {ui}
-  DynamoDB     {endpoint}{embedded}
+  Data         {data}
   Scheduler    every {interval:g}s{sched_state}
   Auth         {auth}
 
@@ -72,20 +72,23 @@ def scheduler_loop(stop: threading.Event, interval: float) -> None:
 
 
 def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key: str | None = None,
-          scheduler_interval: float = 5.0, log_level: str = "warning", ui: bool = True) -> None:
+          scheduler_interval: float = 5.0, log_level: str = "warning", ui: bool = True,
+          store: str = "sqlite", data_dir: str | None = None) -> None:
+    """Serve until Ctrl-C/SIGTERM. Data: SQLite in ``data_dir`` (default ``~/.flowplane``, locked for this
+    process: ``infra.local.store.DataDirInUse`` if another server holds it), or the embedded moto server
+    (``store='moto'``), or the tables at ``dynamodb_endpoint``."""
     import uvicorn
 
     from domain import settings as settings_mod
-    from infra.dynamo.store import dynamo_stores
     from infra.local import store as local_store
 
     settings = Settings.from_env()
     if settings.table_prefix == "flowplane-":
         settings = replace(settings, table_prefix="flowplane-local-")
     settings = replace(settings, api_key=api_key or settings.api_key)
-    store = local_store.start(settings, dynamodb_endpoint)
-    settings = store.settings
-    ctx = Ctx(stores=dynamo_stores(settings), settings=settings)
+    opened = local_store.open_store(settings, store=store, data_dir=data_dir, dynamodb_endpoint=dynamodb_endpoint)
+    settings = opened.settings
+    ctx = Ctx(stores=opened.stores, settings=settings)
     ui_dir, ui_line = local_ui(ui, host, port)
     app = build_local_app(ctx, settings.api_key, ui_dir)
 
@@ -97,8 +100,7 @@ def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key
         worker = threading.Thread(target=scheduler_loop, args=(stop, scheduler_interval), name="scheduler", daemon=True)
         worker.start()
     print(BANNER.format(
-        version="0.1.0", prefect=settings_mod.PREFECT_VERSION, host=host, port=port, endpoint=store.endpoint,
-        embedded=" (embedded moto server)" if dynamodb_endpoint is None else "",
+        version="0.1.0", prefect=settings_mod.PREFECT_VERSION, host=host, port=port, data=opened.description,
         interval=scheduler_interval, sched_state="" if settings.scheduler_enabled else " (disabled)",
         auth="Bearer key required" if settings.api_key else "open (loopback only)", ui=ui_line,
     ), flush=True)
@@ -108,5 +110,5 @@ def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key
         stop.set()
         if worker is not None:
             worker.join(timeout=10)
-        store.stop()
+        opened.close()
         print("flowplane stopped.", flush=True)

@@ -1,9 +1,11 @@
 """``flowplane tick``: run one scheduler tick against the local store and print what it scheduled.
 
-``flowplane tick --dynamodb-endpoint URL`` works on the tables of a running ``flowplane serve``
-(its banner prints the endpoint) or any DynamoDB endpoint; without it, an embedded moto server
-is started with freshly created — empty — tables. Table names follow ``flowplane serve``
-(prefix ``flowplane-local-`` unless ``FLOWPLANE_TABLE_PREFIX`` is set).
+By default it ticks the SQLite data of ``flowplane serve`` (``--data-dir DIR``, default
+``$FLOWPLANE_DATA_DIR`` or ``~/.flowplane``) — also while that server runs: SQLite serialises the
+two processes' writes and every scheduler write is conditional. ``--dynamodb-endpoint URL`` works on
+the tables of any DynamoDB endpoint; ``--store moto`` on an embedded moto server with freshly
+created — empty — tables. Table names follow ``flowplane serve`` (prefix ``flowplane-local-``
+unless ``FLOWPLANE_TABLE_PREFIX`` is set).
 
 Registered by the CLI through ``register(sub)``; also runnable as ``python -m infra.local.tick``.
 """
@@ -26,9 +28,12 @@ def register(sub) -> argparse.ArgumentParser:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="the SQLite data directory of `flowplane serve` (default: $FLOWPLANE_DATA_DIR or ~/.flowplane)")
+    p.add_argument("--store", choices=("sqlite", "moto"), default="sqlite",
+                   help="sqlite (default: the data of `flowplane serve`) or moto (an embedded server, empty tables)")
     p.add_argument("--dynamodb-endpoint", default=None,
-                   help="DynamoDB endpoint to use (e.g. the one `flowplane serve` prints); default: an embedded "
-                        "moto server with empty tables")
+                   help="DynamoDB endpoint to use (e.g. the one `flowplane serve --dynamodb-endpoint` uses)")
     p.add_argument("--table-prefix", default=None, help="physical table name prefix (default: as `flowplane serve`)")
     p.add_argument("--json", action="store_true", help="print the tick's summary and outcomes as JSON")
 
@@ -37,7 +42,6 @@ def run(args: argparse.Namespace) -> int:
     from domain.context import Ctx
     from domain.services import scheduler
     from domain.settings import Settings
-    from infra.dynamo.store import dynamo_stores
     from infra.local import store as local_store
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the embedded moto server's request log
@@ -46,19 +50,20 @@ def run(args: argparse.Namespace) -> int:
         settings = replace(settings, table_prefix=args.table_prefix)
     elif settings.table_prefix == "flowplane-":
         settings = replace(settings, table_prefix="flowplane-local-")
-    store = local_store.start(settings, args.dynamodb_endpoint)
+    store = local_store.open_store(settings, store=args.store, data_dir=args.data_dir,
+                                   dynamodb_endpoint=args.dynamodb_endpoint, lock=False)
     try:
-        ctx = Ctx(stores=dynamo_stores(store.settings), settings=store.settings)
+        ctx = Ctx(stores=store.stores, settings=store.settings)
         started = time.monotonic()
         result = scheduler.tick(ctx)
         ms = (time.monotonic() - started) * 1000
     finally:
-        store.stop()
+        store.close()
     if args.json:
         print(json.dumps({**result.summary(), "ms": round(ms, 1),
                           "outcomes": [vars(o) for o in result.outcomes]}, indent=2))
         return 1 if result.failed else 0
-    print(render(result, ms, store.endpoint, embedded=args.dynamodb_endpoint is None))
+    print(render(result, ms, store.description, embedded=args.store == "moto" and not args.dynamodb_endpoint))
     return 1 if result.failed else 0
 
 
@@ -83,7 +88,7 @@ def render(result, ms: float, endpoint: str, *, embedded: bool = False) -> str:
         if o.stale_removed:
             lines.append(f"      ({o.stale_removed} stale run(s) removed)")
     if embedded and not result.deployments:
-        lines.append("Nothing due. To tick a running `flowplane serve`, pass --dynamodb-endpoint with its endpoint.")
+        lines.append("Nothing due. To tick the data of `flowplane serve`, leave out --store moto.")
     return "\n".join(lines)
 
 
