@@ -351,8 +351,9 @@ WORKERS = TableSpec(
 
 CONCURRENCY_LIMITS = TableSpec(
     "ConcurrencyLimits",
-    indexes=(Index("by_tag", "all_pk", _const, "tag", _get("tag"),
-                   serves="tag concurrency limit filter (sorted by tag)"),),
+    indexes=(Index("by_tag", "all_pk", _const, "tag", lambda d: d.get("tag") or None,
+                   serves="tag concurrency limit filter (sorted by tag); task-run slot bookkeeping by tag "
+                          "(the empty tag is not indexed: read through its guard)"),),
     attrs=(("rev", _get("_rev")),),
 )
 
