@@ -241,6 +241,7 @@ TASK_RUNS = TableSpec(
         Index("by_created", "all_pk", _const, "created_sk", _ts("created"),
               serves="unselective task_runs filters"),
     ),
+    attrs=(("rev", _get("_rev")),),
 )
 
 WORK_POOLS = TableSpec(
