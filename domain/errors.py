@@ -27,6 +27,11 @@ class NotFound(DomainError):
     """The addressed object does not exist (HTTP 404)."""
 
 
+class ObjectNotFound(NotFound):
+    """A 404 the reference answers as ``{"exception_message": detail}`` (its ObjectNotFoundError
+    handler: set_state, work queue ``get_runs`` and ``status``; quirk Q16)."""
+
+
 class Conflict(DomainError):
     """A rule about existing data forbids the change (HTTP 409)."""
 

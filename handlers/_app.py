@@ -103,6 +103,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(request: Request, exc: errors.DomainError) -> Response:
         if isinstance(exc, errors.ServiceUnavailable):
             return json_response({"exception_message": "Service Unavailable"}, 503)
+        if isinstance(exc, errors.ObjectNotFound):
+            return json_response({"exception_message": exc.detail}, 404)
         for cls, status in _STATUS:
             if isinstance(exc, cls):
                 return json_response({"detail": exc.detail}, status)
