@@ -1,8 +1,9 @@
 """Logs: batch insert and time-ordered reads planned on an index (orchestration spec §1.8).
 
 Storage. Each log is one item with a fresh uuid4 ``id`` and a private sort key ``_ts_sk`` =
-fixed-width UTC timestamp + ``#`` + id, so logs with equal timestamps stay distinct and keep one
-order in every index. ``_expires_at`` (epoch seconds, now + ``history_retention``) lets DynamoDB
+fixed-width UTC timestamp, then the time it was received and its position in its request, then
+the id: logs with equal timestamps stay distinct and come back in the order they were sent, as
+from the reference (SQLite breaks the tie by insertion order, reversed for TIMESTAMP_DESC). ``_expires_at`` (epoch seconds, now + ``history_retention``) lets DynamoDB
 TTL delete old logs; TTL deletion lags expiry by up to days, so reads skip expired items.
 
 Reads. ``POST /logs/filter`` never reads more than it must:
@@ -135,7 +136,7 @@ def parse_logs(body: Any) -> list[LogCreate]:
 # ------------------------------------------------------------------------------------ writes
 
 
-def _doc(log: LogCreate, now: str, expires_at: int) -> Doc:
+def _doc(log: LogCreate, now: str, now_sk: str, position: int, expires_at: int) -> Doc:
     log_id = ids.new_id()
     timestamp = iso_utc(log.timestamp)
     return {
@@ -148,7 +149,7 @@ def _doc(log: LogCreate, now: str, expires_at: int) -> Doc:
         "timestamp": timestamp,
         "flow_run_id": str(log.flow_run_id) if log.flow_run_id else None,
         "task_run_id": str(log.task_run_id) if log.task_run_id else None,
-        "_ts_sk": f"{sort_key(log.timestamp)}#{log_id}",
+        "_ts_sk": f"{sort_key(log.timestamp)}#{now_sk}#{position:06d}#{log_id}",
         "_expires_at": expires_at,
     }
 
@@ -160,7 +161,8 @@ def create_logs(ctx: Ctx, logs: list[LogCreate]) -> None:
     now_dt = ctx.now()
     now = iso_utc(now_dt)
     expires_at = int((now_dt + ctx.settings.history_retention).timestamp())
-    docs = [_doc(log, now, expires_at) for log in logs]
+    now_sk = sort_key(now_dt)
+    docs = [_doc(log, now, now_sk, i, expires_at) for i, log in enumerate(logs)]
     for index, doc in enumerate(docs):
         if len(doc["message"].encode()) + len(doc["name"].encode()) > MAX_LOG_ITEM_BYTES:
             raise TooLarge(f"Log {index} is too large to store (DynamoDB items are limited to 400 KB).")
@@ -177,7 +179,8 @@ def _bounds(f: LogFilter | None) -> tuple[str | None, str | None]:
     if ts is None:
         return None, None
     low = sort_key(ts.after_) if ts.after_ is not None else None
-    # "#" + a uuid sorts below "#~": every log at exactly ``before_`` is included
+    # what follows the timestamp starts with "#" + a digit, below "#~": every log at exactly
+    # ``before_`` is included
     high = f"{sort_key(ts.before_)}#~" if ts.before_ is not None else None
     return low, high
 
