@@ -1,4 +1,5 @@
-"""POST /task_runs/ — create a task run (enough for task_runs filters and subflow links)."""
+"""POST /task_runs/ — create a task run (201), or return the existing one for its
+(flow run, task_key, dynamic_key) unchanged (200)."""
 
 from fastapi import APIRouter
 
@@ -7,7 +8,8 @@ from domain.services import task_runs
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("TaskRuns", "FlowRuns")
+TABLES = ("TaskRuns", "FlowRuns", "Guards", "TaskRunStates", "ConcurrencyLimits", "Artifacts",
+          "ArtifactCollections")
 router = APIRouter()
 
 

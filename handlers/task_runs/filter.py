@@ -14,8 +14,9 @@ router = APIRouter()
 
 @router.post("/task_runs/filter")
 def filter_task_runs(body: Body):
-    rows = queries.filter_task_runs(context(), parse_model(queries.TaskRunQuery, body))
-    return json_response([task_runs.to_wire(r) for r in rows])
+    ctx = context()
+    rows = queries.filter_task_runs(ctx, parse_model(queries.TaskRunQuery, body))
+    return json_response([task_runs.to_wire(r, ctx.now()) for r in rows])
 
 
 handler = lambda_handler(router)

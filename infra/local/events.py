@@ -125,6 +125,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
                                         "flow_run_id": None, "tags": [], "task_inputs": {}},
                                "status": 201},
     "TaskRunsReadFunction": {"status": 404},
+    "TaskRunsUpdateFunction": {"body": {"name": "renamed"}, "status": 404},
+    "TaskRunsDeleteFunction": {"status": 404},
+    "TaskRunsSetStateFunction": {"body": {"state": {"type": "RUNNING", "name": "Running"}, "force": False},
+                                 "status": 404},
+    "TaskRunStatesReadFunction": {"status": 404},
+    "TaskRunStatesByTaskRunFunction": {"query": {"task_run_id": SAMPLE_ID}, "status": 200},
     "TaskRunsFilterFunction": {"body": _PAGE, "status": 200},
     "TaskRunsCountFunction": {"body": {}, "status": 200},
     # work pools and queues
