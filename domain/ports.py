@@ -229,6 +229,8 @@ FLOW_RUNS = TableSpec(
               serves="unselective flow_runs filters, in creation order"),
         Index("by_parent_task_run", "parent_task_run_id", _get("parent_task_run_id"), "created_sk", _ts("created"),
               serves="subflow lookups: task_runs.subflow_runs and flow_runs.parent_flow_run_id (sparse)"),
+        Index("by_expected_start", "all_pk", _const, "expected_sk", _ts("expected_start_time"),
+              serves="UI: run histories, lateness and the flow-runs scatter over an expected_start_time window"),
     ),
     attrs=(("rev", _get("_rev")),),
 )
@@ -240,6 +242,10 @@ TASK_RUNS = TableSpec(
               serves="task_runs filters joined to flow runs"),
         Index("by_created", "all_pk", _const, "created_sk", _ts("created"),
               serves="unselective task_runs filters"),
+        Index("by_expected_start", "all_pk", _const, "expected_sk", _ts("expected_start_time"),
+              serves="UI: task-run history over an expected_start_time window"),
+        Index("by_start", "all_pk", _const, "start_sk", _ts("start_time"),
+              serves="UI: dashboard task-run counts over a start_time window (sparse: started runs)"),
     ),
     attrs=(("rev", _get("_rev")),),
 )
@@ -393,11 +399,18 @@ GUARDS = TableSpec(
     # ids stay fresh uuid4s.
 )
 
+SAVED_SEARCHES = TableSpec(
+    "SavedSearches",
+    # id = saved_searches.search_id(name): the reference upserts a saved search by its unique name
+    indexes=(Index("by_name", "all_pk", _const, "name", _get("name"),
+                   serves="saved_searches/filter (sorted by name, offset/limit)"),),
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FLOWS, DEPLOYMENTS, FLOW_RUNS, TASK_RUNS, WORK_POOLS, WORK_QUEUES, VARIABLES,
     BLOCK_TYPES, BLOCK_SCHEMAS, BLOCK_DOCUMENTS, API_KEYS,
     FLOW_RUN_STATES, TASK_RUN_STATES, LOGS, WORKERS, CONCURRENCY_LIMITS, ARTIFACTS,
-    ARTIFACT_COLLECTIONS, FLOW_RUN_INPUTS, GUARDS,
+    ARTIFACT_COLLECTIONS, FLOW_RUN_INPUTS, GUARDS, SAVED_SEARCHES,
 )
 
 
@@ -423,6 +436,7 @@ class Stores:
     artifact_collections: Store
     flow_run_inputs: Store
     guards: Store
+    saved_searches: Store
 
     @classmethod
     def build(cls, make: Callable[[TableSpec], Store]) -> Stores:

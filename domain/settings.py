@@ -30,6 +30,7 @@ TABLE_ENV = {
     "ArtifactCollections": "ARTIFACT_COLLECTIONS_TABLE",
     "FlowRunInputs": "FLOW_RUN_INPUTS_TABLE",
     "Guards": "GUARDS_TABLE",
+    "SavedSearches": "SAVED_SEARCHES_TABLE",
 }
 
 SERVER_API_VERSION = "0.8.4"

@@ -73,6 +73,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "RootAdminVersionFunction": {"status": 200},
     "RootReadyFunction": {"status": 200},
     "RootCsrfTokenFunction": {"query": {"client": "8b6f0e52-1f2d-4f55-9a55-0c2b4f7e9d10"}, "status": 422},
+    # UI (issue 11)
+    "FlowRunsHistoryFunction": {"body": {"history_start": "2025-01-01T00:00:00+00:00",
+                                         "history_end": "2025-01-02T00:00:00+00:00",
+                                         "history_interval_seconds": 3600}, "status": 200},
+    "TaskRunsHistoryFunction": {"body": {"history_start": "2025-01-01T00:00:00+00:00",
+                                         "history_end": "2025-01-02T00:00:00+00:00",
+                                         "history_interval_seconds": 3600}, "status": 200},
+    "FlowRunsLatenessFunction": {"body": {"flow_runs": {"expected_start_time": {
+        "after_": "2025-01-01T00:00:00+00:00", "before_": "2025-01-02T00:00:00+00:00"}}}, "status": 200},
+    "FlowRunsGraphV2Function": {"status": 404},
+    "UiFlowRunsHistoryFunction": {"body": {"sort": "START_TIME_DESC", "flow_runs": {"expected_start_time": {
+        "after_": "2025-01-01T00:00:00+00:00", "before_": "2025-01-02T00:00:00+00:00"}}}, "status": 200},
+    "UiTaskRunsCountFunction": {"body": {}, "status": 200},
+    "UiTaskRunsDashboardCountsFunction": {"body": {"task_runs": {"start_time": {
+        "after_": "2025-01-01T00:00:00+00:00", "before_": "2025-01-02T00:00:00+00:00"}}}, "status": 200},
+    "SavedSearchesUpsertFunction": {"body": {"name": "late runs", "filters": [
+        {"object": "flow_run", "property": "state", "type": "state", "operation": "or", "value": ["Late"]}]},
+        "status": 201},
+    "SavedSearchesReadFunction": {"status": 404},
+    "SavedSearchesFilterFunction": {"body": _PAGE, "status": 200},
+    "SavedSearchesDeleteFunction": {"status": 404},
+    "BlockCapabilitiesReadFunction": {"status": 200},
     # flows
     "FlowsCreateFunction": {"body": {"name": "my-flow", "tags": ["etl"]}, "status": 201},
     "FlowsReadFunction": {"status": 404},
