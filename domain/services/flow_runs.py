@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import random
 from typing import Any
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain import ids
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound
+from domain.parsing import Embedded
 from domain.ports import Cond
-from domain.states import TERMINAL, StateCreate, apply_state, details_wire, new_state
+from domain.states import TERMINAL, StateCreate, details_wire, new_state, proposed_state
 from domain.timeutil import ensure_aware, iso_utc, parse
 
 FLOW_RUN_NOT_FOUND = "Flow run not found"
@@ -38,8 +40,10 @@ class FlowRunPolicy(BaseModel):
     retry_type: str | None = None
 
     def wire(self) -> dict[str, Any]:
-        retries = self.retries if self.retries is not None else (self.max_retries or None)
-        delay = self.retry_delay if self.retry_delay is not None else (self.retry_delay_seconds or None)
+        # the reference's deprecated-field rule: an unset or 0 ``retries``/``retry_delay`` takes a
+        # non-zero ``max_retries``/``retry_delay_seconds``
+        retries = self.max_retries if not self.retries and self.max_retries != 0 else self.retries
+        delay = self.retry_delay_seconds if not self.retry_delay and self.retry_delay_seconds != 0 else self.retry_delay
         return {
             "max_retries": self.max_retries,
             "retry_delay_seconds": float(self.retry_delay_seconds),
@@ -178,48 +182,100 @@ def delete(ctx: Ctx, run_id: str) -> None:
         raise NotFound(FLOW_RUN_NOT_FOUND)
 
 
-# ------------------------------------------------------------------------------------- set_state
+# ------------------------------------------------------------------------------------- create
 
 
-class SetStateBody(BaseModel):
+class FlowRunCreate(BaseModel):
+    """``POST /flow_runs/`` (spec §1.1): ad-hoc runs and subflows."""
+
     model_config = ConfigDict(extra="forbid")
-    state: StateCreate
-    force: bool = False
-    orchestration_parameters: dict | None = None
+    state: StateCreate | None = None
+    name: str | None = None
+    flow_id: UUID
+    flow_version: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    parent_task_run_id: UUID | None = None
+    infrastructure_document_id: UUID | None = None
+    empirical_policy: FlowRunPolicy = Field(default_factory=FlowRunPolicy)
+    tags: list[str] = Field(default_factory=list)
+    idempotency_key: str | None = None
+    deployment_id: UUID | None = None
 
 
-def set_state(ctx: Ctx, run_id: str, body: SetStateBody) -> tuple[dict, int]:
-    """Apply a proposed state. Returns (OrchestrationResult, HTTP status).
+def _idempotency_guard(flow_id: str, key: str) -> str:
+    return f"flow_run_idem:{flow_id}/{key}"
 
-    Rules kept from the reference's core policy where they protect data: without ``force``, a run in
-    a terminal state cannot move back to a non-terminal one (REJECT, the current state is returned).
-    Everything else is accepted. Writes are optimistic (revision condition) and retried.
-    """
+
+def create(ctx: Ctx, body: FlowRunCreate, *, created_by: dict | None = None) -> tuple[dict, bool]:
+    """Create a run (201) or return the run that already holds (flow, idempotency key) unchanged
+    (200). The key is held by a guard item written in the same transaction as the run, so two
+    racing creates make one run; run ids stay fresh uuid4s. ``""`` is stored but looked up as no
+    key, so a second ``""`` on a flow hits the guard: 409 (quirk Q7)."""
+    from domain.errors import IntegrityConflict
+    from domain.ports import TxPut
+    from domain.services import run_orchestration
+
+    flow_id = str(body.flow_id)
+    if ctx.stores.flows.get(flow_id) is None:
+        raise IntegrityConflict()
+    parent = str(body.parent_task_run_id) if body.parent_task_run_id else None
+    if parent is not None and ctx.stores.task_runs.get(parent) is None:
+        raise IntegrityConflict()
+    key = body.idempotency_key
+    guard_id = _idempotency_guard(flow_id, key) if key is not None else None
     for _ in range(5):
-        run = get(ctx, run_id)
         now = ctx.now()
-        current = run.get("state")
-        proposed = body.state.type.value
-        if (not body.force and run.get("state_type") in TERMINAL and proposed not in TERMINAL):
-            return {"state": current, "status": "REJECT",
-                    "details": {"type": "reject_details", "reason": "This run has already terminated."}}, 200
-        state = state_from_create(body.state, now)
-        if proposed == "SCHEDULED" and state["state_details"].get("scheduled_time") is None:
-            from domain.timeutil import iso
-
-            state["state_details"]["scheduled_time"] = iso(now)
-        rev = run.get("_rev", 0)
-        apply_state(run, state, now)
-        run["updated"] = iso_utc(now)
-        run["_rev"] = rev + 1
+        run = new_run(
+            run_id=ids.new_id(), now=now, flow_id=flow_id, name=body.name or None, parameters=body.parameters,
+            tags=body.tags, idempotency_key=key, context=body.context, empirical_policy=body.empirical_policy.wire(),
+            parent_task_run_id=parent, infrastructure_document_id=(
+                str(body.infrastructure_document_id) if body.infrastructure_document_id else None),
+            flow_version=body.flow_version,
+        )
+        run["deployment_id"] = str(body.deployment_id) if body.deployment_id else None
+        run["created_by"] = created_by
+        state = proposed_state(body.state or StateCreate(type="PENDING"), now)
+        guard_cond = Cond.absent()
+        if guard_id is not None and key != "":
+            holder = ctx.stores.guards.get(guard_id)
+            if holder is not None:
+                existing = ctx.stores.flow_runs.get(holder.get("owner_id"))
+                if existing is not None:
+                    return to_wire(existing, now), False
+                guard_cond = Cond.exists()  # the run it guarded was deleted: take the key over
+                # (exists, not eq: a concurrent taker would also win; acceptable for a stale key)
+        extra = [] if guard_id is None else [TxPut(ctx.stores.guards, {"id": guard_id, "owner_id": run["id"]},
+                                                   guard_cond)]
         try:
-            ctx.stores.flow_runs.put(run, cond=Cond.eq("rev", rev))
+            written = run_orchestration.insert_flow_run(ctx, run, state, extra_ops=extra)
         except ConditionFailed:
+            if key == "":
+                raise IntegrityConflict() from None
             continue
-        return {"state": state, "status": "ACCEPT", "details": {"type": "accept_details"}}, 201
+        return to_wire(written, ctx.now()), True
     from domain.errors import ServiceUnavailable
 
     raise ServiceUnavailable("Service Unavailable")
+
+
+# ------------------------------------------------------------------------------------- set_state
+
+
+class SetStateBody(Embedded):
+    state: StateCreate
+    force: bool = False
+
+
+def set_state(ctx: Ctx, run_id: str, body: SetStateBody) -> tuple[dict, int]:
+    """Propose a state (CoreFlowPolicy, or MinimalFlowPolicy when forced). Returns the
+    OrchestrationResult and its HTTP status."""
+    from domain.services import run_orchestration
+
+    return run_orchestration.propose_flow_run_state(ctx, run_id, body.state, force=body.force)
+
+
+# ---------------------------------------------------------------------------------------- update
 
 
 class FlowRunUpdate(BaseModel):
@@ -232,27 +288,32 @@ class FlowRunUpdate(BaseModel):
     infrastructure_pid: str | None = None
     job_variables: dict | None = None
 
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, v):
-        return v
-
 
 def update(ctx: Ctx, run_id: str, body: FlowRunUpdate, validate_job_variables=None) -> None:
+    """PATCH (spec §1.2): only the keys present are written, each wholesale; ``name: null`` draws
+    a new slug (Q6). Job variables only for a SCHEDULED run of an existing deployment, validated
+    against its pool (``validate_job_variables(run, deployment, job_variables)``)."""
     from domain.errors import BadRequest
 
+    fields = body.model_fields_set
     for _ in range(5):
         run = get(ctx, run_id)
-        fields = body.model_fields_set
         if "job_variables" in fields and body.job_variables is not None:
+            if run.get("state") is None:
+                raise BadRequest("Flow run state is required to update job variables but none exists")
             if run.get("state_type") != "SCHEDULED":
                 raise BadRequest(
                     f"Job variables for a flow run in state {run.get('state_type')} cannot be updated"
                 )
+            deployment = ctx.stores.deployments.get(run["deployment_id"]) if run.get("deployment_id") else None
+            if deployment is None:
+                raise BadRequest("A deployment for the flow run could not be found")
             if validate_job_variables is not None:
-                validate_job_variables(run, body.job_variables)
+                validate_job_variables(run, deployment, body.job_variables)
         for key in fields:
             value = getattr(body, key)
+            if key == "name" and value is None:
+                value = slug()
             if value is None:
                 continue
             run[key] = value.wire() if isinstance(value, FlowRunPolicy) else value

@@ -1,4 +1,5 @@
-"""PATCH /flow_runs/{id} job variables against the run's work pool template (spec §7.4 step 5)."""
+"""PATCH /flow_runs/{id} job variables against the deployment's work pool template (spec §7.4,
+flow-run mode: pool defaults, then the deployment's job variables, then the run's)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,23 @@ from collections.abc import Callable
 from domain.context import Ctx
 
 
-def validator_for(ctx: Ctx) -> Callable[[dict, dict], None]:
-    def validate(run: dict, job_variables: dict) -> None:
-        pool_id = run.get("_wp_id") if run.get("work_queue_id") else None
-        if not pool_id:
+def validator_for(ctx: Ctx) -> Callable[[dict, dict, dict], None]:
+    def validate(run: dict, deployment: dict, job_variables: dict) -> None:
+        pool_name = deployment.get("_wp_name") if deployment.get("work_queue_id") else None
+        if not pool_name:
             return
-        pool = ctx.stores.work_pools.get(pool_id)
-        if pool is None:
-            return
+        from domain.services import work_pools
         from domain.services.deployments import _load_block_data, _pool_errors
         from domain.validation import validate_job_variables
 
+        try:
+            pool = work_pools.read_pool_by_name(ctx, pool_name)
+        except Exception:  # noqa: BLE001 - a deleted pool leaves nothing to validate against
+            return
+        if pool is None:
+            return
         _pool_errors(lambda: validate_job_variables(
-            template=pool.get("base_job_template"), deployment_vars=None, run_vars=job_variables,
-            mode="flow_run", load_block_data=_load_block_data(ctx)), "Error updating flow run")
+            template=pool.get("base_job_template"), deployment_vars=deployment.get("infra_overrides") or {},
+            run_vars=job_variables, mode="flow_run", load_block_data=_load_block_data(ctx)), "Error updating flow run")
 
     return validate

@@ -11,7 +11,8 @@ from domain.services.deployment_models import DeploymentFlowRunCreate
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("Deployments", "FlowRuns", "TaskRuns", "WorkPools", "WorkQueues", "Variables", "BlockDocuments")
+TABLES = ("Deployments", "FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates", "ConcurrencyLimits",
+          "WorkPools", "WorkQueues", "Variables", "BlockDocuments")
 router = APIRouter()
 
 

@@ -1,4 +1,5 @@
-"""POST /flow_runs/{id}/set_state — propose (or force) a state; returns an OrchestrationResult."""
+"""POST /flow_runs/{id}/set_state — propose (or force) a state; returns an OrchestrationResult
+(201 when a state was written, 200 otherwise)."""
 
 from uuid import UUID
 
@@ -9,7 +10,7 @@ from domain.services import flow_runs
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("FlowRuns",)
+TABLES = ("FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates", "ConcurrencyLimits")
 router = APIRouter()
 
 

@@ -10,7 +10,7 @@ from domain.services.run_job_variables import validator_for
 from handlers._app import Body, lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("FlowRuns", "WorkPools", "BlockDocuments")
+TABLES = ("FlowRuns", "Deployments", "WorkPools", "BlockDocuments")
 router = APIRouter()
 
 

@@ -732,7 +732,9 @@ class TestSetFlowRunState:
         assert got["next_scheduled_start_time"] is None
 
     def test_terminal_run_rejects_non_terminal_without_force(self, client, plain):
-        run = create_run(client, plain["id"], state={"type": "COMPLETED"})
+        # a COMPLETED run with a persisted result (orchestration spec §3.3 rule 2b, behaviour 25)
+        run = create_run(client, plain["id"], state={"type": "COMPLETED", "data": {"type": "reference",
+                                                                                   "storage_key": "k"}})
         r = client.post(f"flow_runs/{run['id']}/set_state", json={"state": {"type": "RUNNING"}})
         assert r.status_code == 200
         assert r.json()["status"] == "REJECT"

@@ -1,0 +1,160 @@
+"""POST /flow_runs/ and PATCH /flow_runs/{id} (orchestration spec §1.1, §1.2; behaviours 1-15)."""
+
+import threading
+import uuid
+
+from tests.api.flow_run_support import (
+    FLOW_RUN_KEYS,
+    STATE_KEYS,
+    create_run,
+    make_deployment,
+    make_flow,
+    run,
+    ts,
+)
+
+INTEGRITY = ("Data integrity conflict. This usually means a unique or foreign key constraint was violated. "
+             "See server logs for details.")
+
+
+class TestCreateFlowRun:
+    def test_creates_a_pending_run_with_the_35_keys(self, client):  # 1
+        flow_id = make_flow(client)
+        r = client.post("flow_runs/", json={"flow_id": flow_id})
+        assert r.status_code == 201
+        body = r.json()
+        assert list(body) == FLOW_RUN_KEYS
+        assert list(body["state"]) == STATE_KEYS
+        assert (body["state_type"], body["state_name"], body["run_count"]) == ("PENDING", "Pending", 0)
+        assert body["state"]["state_details"]["flow_run_id"] == body["id"]
+        assert ts(body["expected_start_time"]) == ts(body["state"]["timestamp"])
+        assert body["state_id"] == body["state"]["id"]
+        assert body["empirical_policy"] == {"max_retries": 0, "retry_delay_seconds": 0.0, "retries": None,
+                                            "retry_delay": None, "pause_keys": [], "resuming": False,
+                                            "retry_type": None}
+
+    def test_idempotency_key_returns_the_first_run_unchanged_with_200(self, client):  # 2
+        flow_id = make_flow(client)
+        first = create_run(client, flow_id, idempotency_key="k1", name="first", tags=["a"])
+        second = create_run(client, flow_id, expect=200, idempotency_key="k1", name="second", tags=["b"],
+                            state={"type": "RUNNING"})
+        assert second["id"] == first["id"]
+        assert (second["name"], second["tags"], second["state_type"]) == ("first", ["a"], "PENDING")
+
+    def test_idempotency_key_is_scoped_per_flow(self, client):  # 3
+        a, b = make_flow(client, "a"), make_flow(client, "b")
+        first = create_run(client, a, idempotency_key="same")
+        other = create_run(client, b, idempotency_key="same")
+        assert other["id"] != first["id"]
+
+    def test_empty_idempotency_key_twice_is_a_conflict_quirk_q7(self, client):  # 4
+        flow_id = make_flow(client)
+        first = create_run(client, flow_id, idempotency_key="")
+        assert first["idempotency_key"] == ""
+        r = client.post("flow_runs/", json={"flow_id": flow_id, "idempotency_key": ""})
+        assert (r.status_code, r.json()) == (409, {"detail": INTEGRITY})
+
+    def test_unknown_flow_or_parent_task_run_is_409(self, client):  # 5
+        r = client.post("flow_runs/", json={"flow_id": str(uuid.uuid4())})
+        assert (r.status_code, r.json()) == (409, {"detail": INTEGRITY})
+        flow_id = make_flow(client)
+        r = client.post("flow_runs/", json={"flow_id": flow_id, "parent_task_run_id": str(uuid.uuid4())})
+        assert (r.status_code, r.json()) == (409, {"detail": INTEGRITY})
+
+    def test_scheduled_without_time_is_due_now(self, client):  # 6
+        flow_id = make_flow(client)
+        body = create_run(client, flow_id, state={"type": "SCHEDULED"})
+        scheduled = body["state"]["state_details"]["scheduled_time"]
+        assert abs((ts(scheduled) - ts(body["state"]["timestamp"])).total_seconds()) < 1
+        assert ts(body["next_scheduled_start_time"]) == ts(scheduled) == ts(body["expected_start_time"])
+
+    def test_running_at_creation_counts_a_run_and_starts(self, client):  # 7
+        body = create_run(client, make_flow(client), state={"type": "RUNNING"})
+        assert body["run_count"] == 1
+        assert ts(body["start_time"]) == ts(body["state"]["timestamp"])
+
+    def test_unknown_key_is_422_and_null_name_draws_a_slug(self, client):  # 8
+        flow_id = make_flow(client)
+        r = client.post("flow_runs/", json={"flow_id": flow_id, "bogus": 1})
+        assert r.status_code == 422
+        assert r.json()["exception_detail"][0]["msg"] == "extra fields not permitted"
+        r = client.post("flow_runs/", json={"flow_id": flow_id, "work_queue_name": "q"})
+        assert r.status_code == 422
+        body = create_run(client, flow_id, name=None)
+        assert body["name"].count("-") >= 1
+
+    def test_deprecated_retry_fields_fill_the_new_ones(self, client):  # 9
+        body = create_run(client, make_flow(client), empirical_policy={"max_retries": 2, "retry_delay_seconds": 5})
+        assert (body["empirical_policy"]["retries"], body["empirical_policy"]["retry_delay"]) == (2, 5)
+
+    def test_racing_creates_with_one_key_make_one_run(self, client):
+        flow_id = make_flow(client)
+        answers = []
+
+        def go():
+            answers.append(client.post("flow_runs/", json={"flow_id": flow_id, "idempotency_key": "race"}))
+
+        threads = [threading.Thread(target=go) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+        assert len({a.json()["id"] for a in answers}) == 1
+
+    def test_a_deleted_run_frees_its_idempotency_key(self, client):
+        flow_id = make_flow(client)
+        first = create_run(client, flow_id, idempotency_key="again")
+        assert client.delete(f"flow_runs/{first['id']}").status_code == 204
+        second = create_run(client, flow_id, idempotency_key="again")
+        assert second["id"] != first["id"]
+
+
+class TestUpdateFlowRun:
+    def test_patch_writes_only_the_given_keys(self, client):  # 10
+        created = create_run(client, make_flow(client), tags=["t"], parameters={"x": 1})
+        r = client.patch(f"flow_runs/{created['id']}", json={"name": "renamed", "infrastructure_pid": "123"})
+        assert r.status_code == 204
+        body = run(client, created["id"])
+        assert (body["name"], body["infrastructure_pid"], body["tags"], body["parameters"]) == (
+            "renamed", "123", ["t"], {"x": 1})
+
+    def test_unknown_id_empty_body_and_extra_key(self, client):  # 11
+        r = client.patch(f"flow_runs/{uuid.uuid4()}", json={"name": "x"})
+        assert (r.status_code, r.json()) == (404, {"detail": "Flow run not found"})
+        created = create_run(client, make_flow(client))
+        assert client.patch(f"flow_runs/{created['id']}", json={}).status_code == 204
+        assert client.patch(f"flow_runs/{created['id']}", json={"bogus": 1}).status_code == 422
+
+    def test_null_name_draws_a_new_slug_quirk_q6(self, client):  # 12
+        created = create_run(client, make_flow(client), name="fixed-name")
+        assert client.patch(f"flow_runs/{created['id']}", json={"name": None}).status_code == 204
+        name = run(client, created["id"])["name"]
+        assert name != "fixed-name" and "-" in name
+
+    def test_job_variables_on_a_pending_run_are_refused(self, client):  # 13
+        created = create_run(client, make_flow(client))
+        r = client.patch(f"flow_runs/{created['id']}", json={"job_variables": {"a": 1}})
+        assert (r.status_code, r.json()) == (
+            400, {"detail": "Job variables for a flow run in state PENDING cannot be updated"})
+
+    def test_job_variables_on_a_scheduled_adhoc_run_need_a_deployment(self, client):  # 14
+        created = create_run(client, make_flow(client), state={"type": "SCHEDULED"})
+        r = client.patch(f"flow_runs/{created['id']}", json={"job_variables": {"a": 1}})
+        assert (r.status_code, r.json()) == (400, {"detail": "A deployment for the flow run could not be found"})
+
+    def test_job_variables_on_a_scheduled_deployment_run_are_written(self, client):
+        flow_id = make_flow(client)
+        dep = make_deployment(client, flow_id)
+        created = client.post(f"deployments/{dep}/create_flow_run", json={}).json()
+        r = client.patch(f"flow_runs/{created['id']}", json={"job_variables": {"a": 1}})
+        assert r.status_code == 204
+        assert run(client, created["id"])["job_variables"] == {"a": 1}
+
+    def test_policy_is_replaced_wholesale(self, client):  # 15
+        created = create_run(client, make_flow(client), empirical_policy={"retries": 1, "pause_keys": ["1"]})
+        r = client.patch(f"flow_runs/{created['id']}", json={"empirical_policy": {"retries": 3, "retry_delay": 2}})
+        assert r.status_code == 204
+        assert run(client, created["id"])["empirical_policy"] == {
+            "max_retries": 0, "retry_delay_seconds": 0.0, "retries": 3, "retry_delay": 2, "pause_keys": [],
+            "resuming": False, "retry_type": None}
