@@ -222,6 +222,11 @@ def create(ctx: Ctx, body: FlowRunCreate, *, created_by: dict | None = None) -> 
     parent = str(body.parent_task_run_id) if body.parent_task_run_id else None
     if parent is not None and ctx.stores.task_runs.get(parent) is None:
         raise IntegrityConflict()
+    if body.infrastructure_document_id is not None:
+        from domain.services import blocks
+
+        if not blocks.document_exists(ctx, str(body.infrastructure_document_id)):
+            raise IntegrityConflict()  # the reference's foreign key (an unknown deployment_id is kept)
     key = body.idempotency_key
     guard_id = _idempotency_guard(flow_id, key) if key is not None else None
     for _ in range(5):

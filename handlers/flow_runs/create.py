@@ -10,7 +10,8 @@ from domain.services.deployment_runs import created_by_from_headers
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("Flows", "Guards", *("FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates", "ConcurrencyLimits"))
+TABLES = ("Flows", "Guards", "BlockDocuments", "FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates",
+          "ConcurrencyLimits")
 router = APIRouter()
 
 

@@ -9,7 +9,8 @@ from domain.services import run_orchestration
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("FlowRunInputs", "Variables", *("FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates", "ConcurrencyLimits"))
+TABLES = ("FlowRunInputs", "Variables", "FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates",
+          "ConcurrencyLimits")
 router = APIRouter()
 
 

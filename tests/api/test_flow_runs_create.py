@@ -60,6 +60,12 @@ class TestCreateFlowRun:
         flow_id = make_flow(client)
         r = client.post("flow_runs/", json={"flow_id": flow_id, "parent_task_run_id": str(uuid.uuid4())})
         assert (r.status_code, r.json()) == (409, {"detail": INTEGRITY})
+        r = client.post("flow_runs/", json={"flow_id": flow_id, "infrastructure_document_id": str(uuid.uuid4())})
+        assert (r.status_code, r.json()) == (409, {"detail": INTEGRITY})
+
+    def test_an_unknown_deployment_id_is_stored_as_given(self, client):
+        dep = str(uuid.uuid4())
+        assert create_run(client, make_flow(client), deployment_id=dep)["deployment_id"] == dep
 
     def test_scheduled_without_time_is_due_now(self, client):  # 6
         flow_id = make_flow(client)
