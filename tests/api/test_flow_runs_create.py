@@ -157,6 +157,23 @@ class TestUpdateFlowRun:
         assert r.status_code == 204
         assert run(client, created["id"])["job_variables"] == {"a": 1}
 
+    def test_job_variables_are_validated_against_the_deployment_pool(self, client):  # spec §7.4 (checked)
+        template = {"job_configuration": {"cpu": "{{ cpu }}"}, "variables": {
+            "type": "object", "properties": {"cpu": {"type": "integer"}, "mem": {"type": "integer", "default": 5}},
+            "required": ["mem"]}}
+        client.post("work_pools/", json={"name": "p", "type": "process", "base_job_template": template})
+        dep = make_deployment(client, make_flow(client), work_pool_name="p", job_variables={"cpu": 1})
+        rid = client.post(f"deployments/{dep}/create_flow_run", json={}).json()["id"]
+        expected = {
+            "cpu": "Validation failed for field 'cpu'. Failure reason: 'x' is not valid under any of the given schemas",
+            "mem": "Validation failed for field 'mem'. Failure reason: None is not of type 'integer'",
+        }
+        for key, value in (("cpu", "x"), ("mem", None)):
+            r = client.patch(f"flow_runs/{rid}", json={"job_variables": {key: value}})
+            assert (r.status_code, r.json()) == (422, {"detail": f"Error updating flow run: {expected[key]}"})
+        assert client.patch(f"flow_runs/{rid}", json={"job_variables": {"cpu": 2}}).status_code == 204
+        assert run(client, rid)["job_variables"] == {"cpu": 2}
+
     def test_policy_is_replaced_wholesale(self, client):  # 15
         created = create_run(client, make_flow(client), empirical_policy={"retries": 1, "pause_keys": ["1"]})
         r = client.patch(f"flow_runs/{created['id']}", json={"empirical_policy": {"retries": 3, "retry_delay": 2}})
