@@ -406,11 +406,19 @@ SAVED_SEARCHES = TableSpec(
                    serves="saved_searches/filter (sorted by name, offset/limit)"),),
 )
 
+GLOBAL_CONCURRENCY_LIMITS = TableSpec(
+    "GlobalConcurrencyLimits",
+    # /v2/concurrency_limits; one name per limit through a guard item "concurrency_limit_v2:<name>"
+    indexes=(Index("by_name", "all_pk", _const, "name", lambda d: d.get("name") or None,
+                   serves="v2 concurrency limit filter (sorted by name, offset/limit)"),),
+    attrs=(("rev", _get("_rev")),),
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FLOWS, DEPLOYMENTS, FLOW_RUNS, TASK_RUNS, WORK_POOLS, WORK_QUEUES, VARIABLES,
     BLOCK_TYPES, BLOCK_SCHEMAS, BLOCK_DOCUMENTS, API_KEYS,
     FLOW_RUN_STATES, TASK_RUN_STATES, LOGS, WORKERS, CONCURRENCY_LIMITS, ARTIFACTS,
-    ARTIFACT_COLLECTIONS, FLOW_RUN_INPUTS, GUARDS, SAVED_SEARCHES,
+    ARTIFACT_COLLECTIONS, FLOW_RUN_INPUTS, GUARDS, SAVED_SEARCHES, GLOBAL_CONCURRENCY_LIMITS,
 )
 
 
@@ -437,6 +445,7 @@ class Stores:
     flow_run_inputs: Store
     guards: Store
     saved_searches: Store
+    global_concurrency_limits: Store
 
     @classmethod
     def build(cls, make: Callable[[TableSpec], Store]) -> Stores:

@@ -262,6 +262,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "ConcurrencyLimitsDeleteFunction": {"status": 404},
     "ConcurrencyLimitsDeleteByTagFunction": {"path": {"tag": "database"}, "status": 404},
     "CollectionsReadViewFunction": {"path": {"view": "aggregate-worker-metadata"}, "status": 200},
+    "ConcurrencyLimitsV2CreateFunction": {"body": {"name": "api-calls", "limit": 10}, "status": 201},
+    "ConcurrencyLimitsV2ReadFunction": {"path": {"id_or_name": "api-calls"}, "status": 404},
+    "ConcurrencyLimitsV2UpdateFunction": {"path": {"id_or_name": "api-calls"}, "body": {"limit": 20},
+                                          "status": 404},
+    "ConcurrencyLimitsV2DeleteFunction": {"path": {"id_or_name": "api-calls"}, "status": 404},
+    "ConcurrencyLimitsV2FilterFunction": {"body": _PAGE, "status": 200},
+    "ConcurrencyLimitsV2IncrementFunction": {"body": {"names": ["api-calls"], "slots": 1, "mode": "concurrency"},
+                                             "status": 200},  # creates the limit inactive
+    "ConcurrencyLimitsV2DecrementFunction": {"body": {"names": ["api-calls"], "slots": 1, "occupancy_seconds": 1.5},
+                                             "status": 200},
 }
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH"}
