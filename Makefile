@@ -7,7 +7,7 @@ PORT    ?= 4200
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install serve test lint e2e bench template sam-build clean
+.PHONY: install serve test lint e2e e2e-moto e2e-ui bench template sam-build clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make serve — the local API on http://$(HOST):$(PORT)/api (embedded DynamoDB, scheduler loop)
+## make serve — the local API on http://$(HOST):$(PORT)/api (data in SQLite under ~/.flowplane, scheduler loop)
 serve: install
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/flowplane serve --host $(HOST) --port $(PORT)
 
@@ -48,9 +48,34 @@ $(E2E_STAMP): $(E2E_REQS)
 	$(E2E_BIN)/python -c "import prefect, sys; v = prefect.__version__; print('e2e venv: prefect', v); sys.exit(v != '2.20.26')"
 	@rm -f $(E2E_VENV)/.installed-* && touch $@
 
+# paths under tests/e2e/ in E2E_ARGS replace the default `tests/e2e` (e.g. E2E_ARGS="tests/e2e/test_runs_serve.py -x")
+E2E_PATHS = $(or $(filter tests/e2e/%,$(E2E_ARGS)),tests/e2e)
 e2e: install $(E2E_STAMP)
 	$(E2E_BIN)/python -m pytest -c tests/e2e/pytest.ini --rootdir tests/e2e --confcutdir tests/e2e \
-		-p no:cacheprovider tests/e2e $(E2E_ARGS)
+		-p no:cacheprovider $(E2E_PATHS) $(filter-out tests/e2e/%,$(E2E_ARGS))
+
+## make e2e-moto — the foundation and deployments suites once more, on `flowplane serve --store moto`
+## (the DynamoDB adapter on the embedded moto server); `make e2e` runs everything on the SQLite default
+E2E_MOTO_TESTS ?= tests/e2e/test_foundation.py tests/e2e/test_deployments.py
+e2e-moto: install $(E2E_STAMP)
+	FLOWPLANE_E2E_STORE=moto $(E2E_BIN)/python -m pytest -c tests/e2e/pytest.ini --rootdir tests/e2e \
+		--confcutdir tests/e2e -p no:cacheprovider $(E2E_MOTO_TESTS) $(E2E_ARGS)
+
+## make e2e-ui — the Prefect 2.20 UI in headless Chromium (Debian's, installed when missing) over its 11
+## pages against a seeded `flowplane serve`, same origin and cross-origin (tests/e2e_ui; ~3 min).
+## Screenshots and the server log: $$FLOWPLANE_E2E_UI_OUT (default: a printed temporary directory).
+E2E_UI_REQS  := tests/e2e_ui/requirements.txt
+E2E_UI_STAMP := $(E2E_VENV)/.installed-ui-$(shell cat $(E2E_UI_REQS) 2>/dev/null | cksum | cut -d' ' -f1)
+E2E_UI_ARGS  ?=
+
+$(E2E_UI_STAMP): $(E2E_UI_REQS) $(E2E_STAMP)
+	$(E2E_BIN)/python -m pip install -q -r $(E2E_UI_REQS)
+	@rm -f $(E2E_VENV)/.installed-ui-* && touch $@
+
+e2e-ui: install $(E2E_STAMP) $(E2E_UI_STAMP)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(E2E_BIN)/python -m pytest -c tests/e2e_ui/pytest.ini --rootdir tests/e2e_ui --confcutdir tests/e2e_ui \
+		-p no:cacheprovider tests/e2e_ui $(E2E_UI_ARGS)
 
 ## make bench — benchmarks, not tests (bench/README.md). BENCH_ARGS passes options, e.g. --runs 3 --only Flows
 BENCH_ARGS ?=
