@@ -8,6 +8,8 @@ package is imported here: the only contract is HTTP.
   HOME and ``--scheduler-interval 2``, started once per session and stopped with SIGINT (then
   SIGKILL). Its stdout/stderr are printed if it fails to start and, in the terminal summary,
   whenever a test failed.
+* ``FLOWPLANE_E2E_STORE=moto`` starts it with ``--store moto`` (the in-memory DynamoDB adapter) instead
+  of the default SQLite store, whose file must appear under the temporary HOME (``make e2e-moto``).
 * ``FLOWPLANE_E2E_API_URL=http://host:port/api`` runs the suite against an already running server
   instead (e.g. the reference ``prefect server start``, to check that the suite itself is right).
 * The environment is fixed before Prefect is first imported (Prefect reads its settings at import):
@@ -42,6 +44,8 @@ FLOWPLANE = Path(os.environ.get("FLOWPLANE_E2E_SERVER_BIN", ROOT / ".venv" / "bi
 PREFECT_CLI = Path(sys.executable).with_name("prefect")
 STARTUP_TIMEOUT = 60.0
 TEST_TIMEOUT = float(os.environ.get("FLOWPLANE_E2E_TEST_TIMEOUT", "120"))
+# the server's store: sqlite (flowplane serve's default, data under the temporary HOME) or moto (make e2e-moto)
+STORE = os.environ.get("FLOWPLANE_E2E_STORE", "sqlite")
 
 
 def _free_port() -> int:
@@ -79,6 +83,7 @@ def _server_env() -> dict[str, str]:
     env = {k: v for k, v in _ORIGINAL_ENV.items() if not k.startswith("PREFECT_API_") or
            k.startswith("PREFECT_API_SERVICES_")}
     env.pop("PREFECT_API_KEY", None)
+    env.pop("FLOWPLANE_DATA_DIR", None)  # the SQLite store goes under the temporary HOME
     env["HOME"] = str(SERVER_HOME)
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -128,7 +133,8 @@ def server():
 
     if not FLOWPLANE.exists():
         pytest.fail(f"{FLOWPLANE} not found: run `make install` (make e2e does)", pytrace=False)
-    cmd = [str(FLOWPLANE), "serve", "--host", "127.0.0.1", "--port", str(_PORT), "--scheduler-interval", "2"]
+    cmd = [str(FLOWPLANE), "serve", "--host", "127.0.0.1", "--port", str(_PORT), "--scheduler-interval", "2",
+           "--store", STORE]
     with open(SERVER_STDOUT, "wb") as out, open(SERVER_STDERR, "wb") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=_server_env(), cwd=str(SERVER_HOME))
     _server_proc = proc
@@ -142,6 +148,10 @@ def server():
             pytest.fail(f"`{' '.join(cmd)}` did not answer GET /api/health within {STARTUP_TIMEOUT:.0f}s\n"
                         f"{server_logs()}", pytrace=False)
         time.sleep(0.25)
+    if STORE == "sqlite" and not (SERVER_HOME / ".flowplane" / "flowplane.db").exists():
+        _stop(proc)
+        pytest.fail(f"the SQLite store is not in the server's HOME ({SERVER_HOME}/.flowplane)\n{server_logs()}",
+                    pytrace=False)
     try:
         yield API_URL
     finally:
