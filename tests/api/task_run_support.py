@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from domain.services.flow_runs import new_run
 from domain.states import details_wire, new_state
 
@@ -71,3 +73,24 @@ def put_limit(ctx, tag: str, limit: int, active_slots: list[str] | None = None) 
 
 def limit_slots(ctx, limit_id: str) -> list[str]:
     return ctx.stores.concurrency_limits.get(limit_id)["active_slots"]
+
+
+@pytest.fixture
+def moto_writes_serialised(monkeypatch):
+    """moto's ``transact_write_items`` is not thread-safe: it deep-copies every table it touches and,
+    when a condition fails, restores those copies — undoing writes other threads made meanwhile (a
+    lost update DynamoDB itself never produces). Tests that race transactions in threads serialise
+    moto's write operations, so what they check is flowplane's conditions, not moto's rollback."""
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("transact_write_items", "put_item", "delete_item", "update_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)

@@ -6,10 +6,13 @@ from __future__ import annotations
 import concurrent.futures
 import uuid
 
-from tests.api.task_run_support import (
+import pytest
+
+from tests.api.task_run_support import (  # noqa: F401 (moto_writes_serialised is a fixture)
     STATE_KEYS,
     TASK_RUN_KEYS,
     create_task,
+    moto_writes_serialised,
     propose,
     put_flow_run,
     task,
@@ -55,6 +58,7 @@ class TestCreateTaskRun:
         assert first["flow_run_id"] is None
         assert first["state"]["state_details"]["flow_run_id"] is None
 
+    @pytest.mark.usefixtures("moto_writes_serialised")
     def test_twenty_parallel_creates_of_one_task_yield_one_run(self, client, dynamo_ctx):
         flow = put_flow_run(dynamo_ctx)
 

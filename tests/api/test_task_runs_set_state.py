@@ -7,11 +7,14 @@ import concurrent.futures
 import datetime as dt
 import uuid
 
+import pytest
+
 from domain.timeutil import parse
-from tests.api.task_run_support import (
+from tests.api.task_run_support import (  # noqa: F401 (moto_writes_serialised is a fixture)
     STATE_KEYS,
     create_task,
     limit_slots,
+    moto_writes_serialised,
     propose,
     put_flow_run,
     put_limit,
@@ -361,6 +364,7 @@ class TestTagConcurrency:
         assert r.json()["details"]["reason"] == "Concurrency limit for the tz tag has been reached"
         assert limit_slots(dynamo_ctx, free["id"]) == []
 
+    @pytest.mark.usefixtures("moto_writes_serialised")
     def test_racing_runs_never_take_more_slots_than_the_limit(self, client, dynamo_ctx):
         limit = put_limit(dynamo_ctx, "race", 3)
         flow = put_flow_run(dynamo_ctx)
@@ -377,5 +381,6 @@ class TestTagConcurrency:
         assert sorted(limit_slots(dynamo_ctx, limit["id"])) == winners
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as ex:
-            list(ex.map(lambda tid: propose(client, tid, "COMPLETED"), winners))
+            done = list(ex.map(lambda tid: propose(client, tid, "COMPLETED"), winners))
+        assert [(r.status_code, r.json()["status"]) for r in done] == [(201, "ACCEPT")] * 3
         assert limit_slots(dynamo_ctx, limit["id"]) == []
