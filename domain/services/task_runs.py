@@ -220,8 +220,15 @@ def create(ctx: Ctx, body: TaskRunCreate) -> tuple[dict, bool]:
 
 
 def _existing(ctx: Ctx, gid: str) -> dict | None:
+    """The task run holding the guard; a guard left by a run deleted some other way (a cascade
+    that did not take its guard along) is removed so the key can be used again."""
     guard = ctx.stores.guards.get(gid)
-    return ctx.stores.task_runs.get(guard["owner_id"]) if guard else None
+    if guard is None:
+        return None
+    run = ctx.stores.task_runs.get(guard["owner_id"])
+    if run is None:
+        ctx.stores.guards.delete(gid)
+    return run
 
 
 def _new_doc(body: TaskRunCreate, flow_run_id: str | None, now: dt.datetime) -> dict[str, Any]:

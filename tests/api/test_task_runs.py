@@ -72,6 +72,12 @@ class TestCreateTaskRun:
         assert len({r.json()["id"] for r in results}) == 1
         assert client.post("task_runs/count", json={}).json() == 1
 
+    def test_a_guard_left_by_a_run_deleted_elsewhere_does_not_block_the_key(self, client, dynamo_ctx):
+        flow = put_flow_run(dynamo_ctx)
+        first = create_task(client, flow["id"])
+        dynamo_ctx.stores.task_runs.delete(first["id"])  # e.g. a cascade that kept the guard
+        assert create_task(client, flow["id"])["id"] != first["id"]
+
     def test_a_client_given_id_is_used(self, client, dynamo_ctx):
         wanted = str(uuid.uuid4())
         assert create_task(client, put_flow_run(dynamo_ctx)["id"], id=wanted)["id"] == wanted
