@@ -1,7 +1,11 @@
-"""Deterministic ids for name-unique objects (DESIGN.md "Data in DynamoDB").
+"""Ids. Name-unique objects (flows, deployments, pools, queues, variables, block documents) get
+fresh ``new_id()`` ids, their names held by guard items (``domain.name_guards``), as in the
+reference: deleting and re-creating one gives a new id.
 
-A create is then one conditional write (``attribute_not_exists(id)``), race-free, and a read by
-name is one GetItem — no index, no guard item.
+Deterministic ``uuid5`` ids remain where identity *is* the natural key and nothing can re-attach
+to a re-created object by id: block types (slug), block schemas (checksum, version), runs that
+the scheduler inserts idempotently (flow id + idempotency key, the key naming the deployment id),
+task runs (flow run, task key, dynamic key).
 """
 
 from __future__ import annotations
@@ -15,36 +19,12 @@ def _id(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
 
 
-def flow_id(name: str) -> str:
-    return _id("flow", name)
-
-
-def deployment_id(flow_id: str, name: str) -> str:
-    return _id("deployment", flow_id, name)
-
-
-def work_pool_id(name: str) -> str:
-    return _id("work_pool", name)
-
-
-def work_queue_id(work_pool_id: str, name: str) -> str:
-    return _id("work_queue", work_pool_id, name)
-
-
-def variable_id(name: str) -> str:
-    return _id("variable", name)
-
-
 def block_type_id(slug: str) -> str:
     return _id("block_type", slug)
 
 
 def block_schema_id(checksum: str, version: str | None) -> str:
     return _id("block_schema", checksum, version or "")
-
-
-def block_document_id(block_type_id: str, name: str) -> str:
-    return _id("block_document", block_type_id, name)
 
 
 def flow_run_id(flow_id: str, idempotency_key: str) -> str:

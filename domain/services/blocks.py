@@ -1,11 +1,12 @@
 """Blocks: block types, block schemas and block documents — what ``Block.save()`` /
 ``Block.load()`` of the 2.20 client need, plus filters.
 
-Identity (DESIGN.md "deterministic ids"): a block type's id derives from its slug, a block
-schema's from (checksum, version), a block document's from (block type id, name). None of them
-can be renamed, so every create is one conditional put and every read by natural key is one
-GetItem (``GET /block_types/slug/{slug}/block_documents/name/{name}`` — what ``Block.load``
-calls — is two: the type and the document).
+Identity: a block type's id derives from its slug and a block schema's from (checksum, version),
+so their creates are one conditional put and reads by natural key one GetItem. A block document
+gets a fresh id (as in the reference); its (block type, name) is held by a name guard
+(``domain.name_guards``) written and deleted in one transaction with it, so a document deleted
+and saved again gets a new id. ``GET /block_types/slug/{slug}/block_documents/name/{name}`` (what
+``Block.load`` calls) is then the type, the guard and the document.
 
 Documents embed their ``block_schema`` (with its ``block_type``) and ``block_type`` in responses,
 read live. Secret fields (``block_schema.fields.secret_fields``, dotted paths with ``*``
@@ -31,7 +32,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from domain import errors, ids
+from domain import errors, ids, name_guards
+from domain.contention import attempts
 from domain.context import Ctx
 from domain.errors import BadRequest, ConditionFailed, Conflict, IntegrityConflict, NotFound
 from domain.filters import (
@@ -348,7 +350,7 @@ def delete_block_type(ctx: Ctx, type_id: str) -> None:
     doc = _type_or_404(ctx, type_id)
     if doc.get("is_protected"):
         raise Forbidden("protected block types cannot be deleted.")
-    ctx.stores.block_documents.delete_many([d["id"] for d in ctx.stores.block_documents.query("by_block_type", type_id)])
+    _remove_documents(ctx, ctx.stores.block_documents.query("by_block_type", type_id))
     ctx.stores.block_schemas.delete_many([s["id"] for s in ctx.stores.block_schemas.query("by_block_type", type_id)])
     ctx.stores.block_types.delete(type_id)
 
@@ -446,10 +448,8 @@ def delete_block_schema(ctx: Ctx, schema_id: str) -> None:
     type_doc = ctx.stores.block_types.get(doc["block_type_id"])
     if type_doc is not None and type_doc.get("is_protected"):
         raise Forbidden("Block schemas for protected block types cannot be deleted.")
-    ctx.stores.block_documents.delete_many(
-        [d["id"] for d in ctx.stores.block_documents.query("by_block_type", doc["block_type_id"])
-         if d.get("block_schema_id") == schema_id]
-    )
+    _remove_documents(ctx, (d for d in ctx.stores.block_documents.query("by_block_type", doc["block_type_id"])
+                            if d.get("block_schema_id") == schema_id))
     ctx.stores.block_schemas.delete(schema_id)
 
 
@@ -569,15 +569,20 @@ def create_block_document(ctx: Ctx, body: BlockDocumentCreate) -> dict[str, Any]
     name = body.name if not (body.is_anonymous and not body.name) else f"anonymous-{uuid.uuid4()}"
     plain, refs = _split_refs(body.data)
     _check_refs(ctx, refs)
-    now = iso_utc(ctx.now())
-    doc = {"id": ids.block_document_id(type_id, name), "created": now, "updated": now, "name": name,
-           "data": plain, "block_schema_id": schema_id, "block_type_id": type_id,
-           "block_type_name": type_doc["name"], "is_anonymous": body.is_anonymous, "_refs": refs}
-    try:
-        ctx.stores.block_documents.put(doc, cond=Cond.absent())
-    except ConditionFailed:
-        raise Conflict(DOCUMENT_EXISTS) from None
-    return document_wire(ctx, doc, include_secrets=False, cache=cache)
+    key = name_guards.block_document(type_id, name)
+    for _ in attempts(8):
+        if name_guards.owner(ctx, key) is not None:
+            raise Conflict(DOCUMENT_EXISTS)
+        now = iso_utc(ctx.now())
+        doc = {"id": ids.new_id(), "created": now, "updated": now, "name": name,
+               "data": plain, "block_schema_id": schema_id, "block_type_id": type_id,
+               "block_type_name": type_doc["name"], "is_anonymous": body.is_anonymous, "_refs": refs}
+        try:
+            name_guards.insert(ctx, ctx.stores.block_documents, doc, key)
+        except ConditionFailed:
+            continue  # lost a create race (409 next), or a transaction conflicted
+        return document_wire(ctx, doc, include_secrets=False, cache=cache)
+    raise errors.ServiceUnavailable("Service Unavailable")
 
 
 def read_block_document(ctx: Ctx, raw_id: str, include_secrets: bool = False) -> dict[str, Any]:
@@ -585,8 +590,8 @@ def read_block_document(ctx: Ctx, raw_id: str, include_secrets: bool = False) ->
 
 
 def read_block_document_by_name(ctx: Ctx, slug: str, name: str, include_secrets: bool = False) -> dict[str, Any]:
-    """GET /block_types/slug/{slug}/block_documents/name/{name} (``Block.load``): one GetItem."""
-    doc = ctx.stores.block_documents.get(ids.block_document_id(ids.block_type_id(slug), name))
+    """GET /block_types/slug/{slug}/block_documents/name/{name} (``Block.load``): guard + document."""
+    doc = name_guards.lookup(ctx, ctx.stores.block_documents, name_guards.block_document(ids.block_type_id(slug), name))
     if doc is None:
         raise NotFound(DOCUMENT_NOT_FOUND)
     return document_wire(ctx, doc, include_secrets)
@@ -636,8 +641,19 @@ def update_block_document(ctx: Ctx, raw_id: str, body: BlockDocumentUpdate) -> N
 
 
 def delete_block_document(ctx: Ctx, raw_id: str) -> None:
-    if not ctx.stores.block_documents.delete(_canonical_or_404(raw_id)):
-        raise NotFound(DOCUMENT_NOT_FOUND)
+    """The document and its name guard, in one transaction."""
+    doc = _document_or_404(ctx, raw_id)
+    try:
+        name_guards.remove(ctx, ctx.stores.block_documents, doc["id"],
+                           name_guards.block_document(doc["block_type_id"], doc["name"]))
+    except ConditionFailed:
+        raise NotFound(DOCUMENT_NOT_FOUND) from None
+
+
+def _remove_documents(ctx: Ctx, docs: Iterable[Doc]) -> None:
+    """Cascade: each document with its name guard."""
+    name_guards.remove_many(ctx, ctx.stores.block_documents,
+                            [(d["id"], name_guards.block_document(d["block_type_id"], d["name"])) for d in docs])
 
 
 def _documents_matching(ctx: Ctx, dq: BlockDocumentFilter | None, tq: BlockTypeFilter | None,

@@ -13,7 +13,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from domain import ids
+from domain import ids, name_guards
+from domain.contention import attempts
 from domain.context import Ctx
 from domain.errors import (
     BadRequest,
@@ -38,7 +39,6 @@ NOT_FOUND = "Deployment not found"
 NOT_FOUND_DOT = "Deployment not found."
 SCHEDULE_NOT_FOUND = "Schedule not found."
 DEFAULT_AGENT_POOL = "default-agent-pool"
-_MAX_ATTEMPTS = 8
 
 WIRE_KEYS = (
     "id", "created", "updated", "infra_overrides", "name", "version", "description", "flow_id", "schedule",
@@ -128,8 +128,8 @@ def get_doc(ctx: Ctx, dep_id: str, detail: str = NOT_FOUND) -> dict:
 
 
 def mutate(ctx: Ctx, dep_id: str, change: Callable[[dict], Any], *, detail: str = NOT_FOUND) -> Any:
-    """Read-modify-write with an optimistic revision condition, retried on conflicts."""
-    for _ in range(_MAX_ATTEMPTS):
+    """Read-modify-write with an optimistic revision condition, retried (with backoff) on conflicts."""
+    for _ in attempts():
         doc = get_doc(ctx, dep_id, detail)
         rev = doc.get("_rev", 0)
         result = change(doc)
@@ -347,12 +347,15 @@ def create(ctx: Ctx, body: DeploymentCreate) -> tuple[dict, bool]:
         raise IntegrityConflict()
 
     queue_fields = resolve_work_queue(ctx, body.work_pool_name, body.work_queue_name, pool=pool)
-    dep_id = ids.deployment_id(flow_id, body.name)
+    key = name_guards.deployment(flow_id, body.name)
 
-    for _ in range(_MAX_ATTEMPTS):
+    # Upsert: a new (flow, name) gets a fresh id, written with its name guard in one transaction;
+    # an existing one is rewritten on its revision. Losers of either race re-read and retry.
+    for _ in attempts():
         now = ctx.now()
         stamp = iso_utc(now)
-        existing = ctx.stores.deployments.get(dep_id)
+        existing = name_guards.lookup(ctx, ctx.stores.deployments, key)
+        dep_id = existing["id"] if existing else ids.new_id()
         doc: dict[str, Any] = {
             "id": dep_id,
             "created": existing["created"] if existing else stamp,
@@ -391,7 +394,7 @@ def create(ctx: Ctx, body: DeploymentCreate) -> tuple[dict, bool]:
         set_due(ctx, doc, now)
         try:
             if existing is None:
-                ctx.stores.deployments.put(doc, cond=Cond.absent())
+                name_guards.insert(ctx, ctx.stores.deployments, doc, key)
             else:
                 ctx.stores.deployments.put(doc, cond=Cond.eq("rev", existing.get("_rev", 0)))
         except ConditionFailed:
@@ -517,16 +520,28 @@ def read(ctx: Ctx, dep_id: str) -> dict:
 
 
 def read_by_name(ctx: Ctx, flow_name: str, deployment_name: str) -> dict:
-    dep_id = ids.deployment_id(ids.flow_id(flow_name), deployment_name)
-    return read(ctx, dep_id)
+    """Three strongly consistent GetItems: the flow's name guard, the deployment's, the deployment."""
+    flow_id = name_guards.owner(ctx, name_guards.flow(flow_name))
+    doc = name_guards.lookup(ctx, ctx.stores.deployments, name_guards.deployment(flow_id, deployment_name)) \
+        if flow_id else None
+    if doc is None:
+        raise NotFound(NOT_FOUND)
+    return to_wire(doc)
 
 
 def delete(ctx: Ctx, dep_id: str) -> None:
-    """DELETE /deployments/{id}: all SCHEDULED runs (auto and manual), then the deployment."""
-    get_doc(ctx, dep_id)
+    """DELETE /deployments/{id}: all SCHEDULED runs (auto and manual), then the deployment and its
+    name guard (so the name is free again and a new deployment of that name gets a new id)."""
+    doc = get_doc(ctx, dep_id)
     delete_scheduled_runs(ctx, dep_id, auto_only=False)
-    if not ctx.stores.deployments.delete(dep_id):
-        raise NotFound(NOT_FOUND)
+    key = name_guards.deployment(doc["flow_id"], doc["name"])
+    for _ in attempts(8):
+        try:
+            name_guards.remove(ctx, ctx.stores.deployments, dep_id, key)
+            return
+        except ConditionFailed:  # deleted meanwhile, or a conflicting transaction: look again
+            get_doc(ctx, dep_id)
+    raise ServiceUnavailable("Service Unavailable")
 
 
 # ----------------------------------------------------------------------------- pause / resume

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain import ids
+from domain import ids, name_guards
+from domain.contention import attempts
 from domain.context import Ctx
-from domain.errors import ConditionFailed, NotFound
+from domain.errors import ConditionFailed, NotFound, ServiceUnavailable
 from domain.names import check_name
 from domain.timeutil import iso_utc
 
@@ -31,24 +32,21 @@ def to_wire(doc: dict) -> dict:
 
 
 def create(ctx: Ctx, body: FlowCreate) -> tuple[dict, bool]:
-    """Returns (flow, created). Concurrent creates of one name race on one conditional put."""
-    now = iso_utc(ctx.now())
-    doc = {"id": ids.flow_id(body.name), "created": now, "updated": now, "name": body.name, "tags": body.tags}
-    try:
-        ctx.stores.flows.put(doc, cond=_absent())
+    """Returns (flow, created). A new flow gets a fresh id; its name guard (written in the same
+    transaction) makes concurrent creates of one name give one flow."""
+    key = name_guards.flow(body.name)
+    for _ in attempts():
+        existing = name_guards.lookup(ctx, ctx.stores.flows, key)
+        if existing is not None:
+            return to_wire(existing), False
+        now = iso_utc(ctx.now())
+        doc = {"id": ids.new_id(), "created": now, "updated": now, "name": body.name, "tags": body.tags}
+        try:
+            name_guards.insert(ctx, ctx.stores.flows, doc, key)
+        except ConditionFailed:
+            continue  # a concurrent create won (read it), or a transaction conflicted
         return to_wire(doc), True
-    except ConditionFailed:
-        existing = ctx.stores.flows.get(doc["id"])
-        if existing is None:  # deleted in between: try once more
-            ctx.stores.flows.put(doc, cond=_absent())
-            return to_wire(doc), True
-        return to_wire(existing), False
-
-
-def _absent():
-    from domain.ports import Cond
-
-    return Cond.absent()
+    raise ServiceUnavailable("Service Unavailable")
 
 
 def read(ctx: Ctx, flow_id: str) -> dict:
@@ -59,7 +57,10 @@ def read(ctx: Ctx, flow_id: str) -> dict:
 
 
 def read_by_name(ctx: Ctx, name: str) -> dict:
-    return read(ctx, ids.flow_id(name))
+    doc = name_guards.lookup(ctx, ctx.stores.flows, name_guards.flow(name))
+    if doc is None:
+        raise NotFound(FLOW_NOT_FOUND)
+    return to_wire(doc)
 
 
 def update(ctx: Ctx, flow_id: str, body: FlowUpdate) -> None:
@@ -78,11 +79,17 @@ def update(ctx: Ctx, flow_id: str, body: FlowUpdate) -> None:
 
 
 def delete(ctx: Ctx, flow_id: str) -> None:
-    """Delete the flow, its deployments (schedules are embedded in them) and its runs."""
-    if ctx.stores.flows.get(flow_id) is None:
+    """Delete the flow, its deployments (schedules are embedded in them) and its runs; each
+    object goes with its name guard."""
+    flow = ctx.stores.flows.get(flow_id)
+    if flow is None:
         raise NotFound(FLOW_NOT_FOUND)
-    dep_ids = [d["id"] for d in ctx.stores.deployments.query("by_flow", flow_id)]
-    ctx.stores.deployments.delete_many(dep_ids)
+    deployments = list(ctx.stores.deployments.query("by_flow", flow_id))
+    name_guards.remove_many(ctx, ctx.stores.deployments,
+                            [(d["id"], name_guards.deployment(flow_id, d["name"])) for d in deployments])
     run_ids = [r["id"] for r in ctx.stores.flow_runs.query("by_flow", flow_id)]
     ctx.stores.flow_runs.delete_many(run_ids)
-    ctx.stores.flows.delete(flow_id)
+    try:
+        name_guards.remove(ctx, ctx.stores.flows, flow_id, name_guards.flow(flow["name"]))
+    except ConditionFailed:
+        raise NotFound(FLOW_NOT_FOUND) from None

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from domain import ids
+from domain import name_guards
 from domain.context import Ctx
 from domain.filters import (
     DeploymentFilter,
@@ -185,7 +185,7 @@ def _run_candidates(ctx: Ctx, q: Any) -> Iterable[Doc]:
     if f is not None:
         flow_ids = f.exact_ids()
         if flow_ids is None and (names := f.exact_names()) is not None:
-            flow_ids = {ids.flow_id(n) for n in names}
+            flow_ids = name_guards.owners(ctx, map(name_guards.flow, names))
         if flow_ids is not None:
             return itertools.chain.from_iterable(store.query("by_flow", x) for x in sorted(flow_ids))
     if fr is not None and (types := fr.exact_state_types()) is not None:
@@ -218,9 +218,10 @@ def _deployment_candidates(ctx: Ctx, q: DeploymentQuery) -> tuple[Iterable[Doc],
     if f is not None:
         flow_ids = f.exact_ids()
         if flow_ids is None and (names := f.exact_names()) is not None:
-            flow_ids = {ids.flow_id(n) for n in names}
+            flow_ids = name_guards.owners(ctx, map(name_guards.flow, names))
     if d is not None and flow_ids is not None and (names := d.exact_names()) is not None:
-        return store.get_many({ids.deployment_id(fi, n) for fi in flow_ids for n in names}), False
+        keys = [name_guards.deployment(fi, n) for fi in flow_ids for n in names]
+        return store.get_many(name_guards.owners(ctx, keys)), False
     if flow_ids is not None:
         return itertools.chain.from_iterable(store.query("by_flow", x) for x in sorted(flow_ids)), False
     queue_ids = _exact_queue_ids(ctx, q.work_pools, q.work_pool_queues)
@@ -242,11 +243,11 @@ def _exact_queue_ids(ctx: Ctx, wp: WorkPoolFilter | None, wq: WorkQueueFilter | 
     if wp is not None:
         pool_ids = wp.exact_ids()
         if pool_ids is None and (names := wp.exact_names()) is not None:
-            pool_ids = {ids.work_pool_id(n) for n in names}
+            pool_ids = name_guards.owners(ctx, map(name_guards.work_pool, names))
     if pool_ids is None:
         return None
     if wq is not None and (qnames := wq.exact_names()) is not None:
-        return {ids.work_queue_id(p, n) for p in pool_ids for n in qnames}
+        return name_guards.owners(ctx, [name_guards.work_queue(p, n) for p in pool_ids for n in qnames])
     return {q["id"] for p in sorted(pool_ids) for q in ctx.stores.work_queues.query("by_pool", p)}
 
 
@@ -290,7 +291,7 @@ def _flow_candidates(ctx: Ctx, q: FlowQuery) -> tuple[Iterable[Doc], bool]:
         if (fids := f.exact_ids()) is not None:
             return store.get_many(fids), False
         if (names := f.exact_names()) is not None:
-            return store.get_many({ids.flow_id(n) for n in names}), False
+            return store.get_many(name_guards.owners(ctx, map(name_guards.flow, names))), False
     if q.deployments is not None and (dep_ids := q.deployments.exact_ids()) is not None:
         return store.get_many({d["flow_id"] for d in ctx.stores.deployments.get_many(dep_ids)}), False
     if q.sort in (FlowSort.NAME_ASC, FlowSort.NAME_DESC):

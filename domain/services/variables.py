@@ -1,13 +1,10 @@
 """Workspace variables: create, read/update/delete by id or by name, filter, count.
 
-Identity. A variable's id is ``ids.variable_id(name)`` when it is created, so concurrent creates of
-one name race on a single conditional put (one 201, the others 409). A rename (PATCH ``name``)
-keeps the id, so reads by name try the deterministic id first (one strongly consistent GetItem)
-and fall back to the ``by_name`` index. A rename first checks the new name is free; check and
-write are two requests, so two concurrent operations that both *rename to* (or create over a
-renamed-away id with) the same name can both succeed, leaving two variables with one name (the
-reference has a unique constraint). Renames are rare, human-driven edits; closing the window needs
-a guard item per name written in a transaction with the variable.
+Identity. A variable gets a fresh id; its name is held by a name guard (``domain.name_guards``)
+written in the same transaction, so of concurrent creates of one name one gets 201 and the others
+the reference's integrity 409. A rename (PATCH ``name``) keeps the id and moves the guard in one
+transaction with the variable (conditioned on the name it had), so two concurrent renames to one
+name cannot both succeed; every other write is conditioned on the name read, too.
 """
 
 from __future__ import annotations
@@ -19,9 +16,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from domain import ids
+from domain import ids, name_guards
+from domain.contention import attempts
 from domain.context import Ctx
-from domain.errors import ConditionFailed, IntegrityConflict, NotFound
+from domain.errors import ConditionFailed, IntegrityConflict, NotFound, ServiceUnavailable
 from domain.filters import VariableFilter, VariableSort, sort_documents
 from domain.parsing import Embedded, invalid
 from domain.ports import ALL, Cond, Doc
@@ -96,14 +94,8 @@ def _canonical_or_404(raw_id: str) -> str:
 
 
 def read_by_name(ctx: Ctx, name: str) -> Doc | None:
-    """The stored variable named ``name`` (GetItem on the deterministic id, else the index)."""
-    doc = ctx.stores.variables.get(ids.variable_id(name))
-    if doc is not None and doc["name"] == name:
-        return doc
-    for doc in ctx.stores.variables.query("by_name", ALL, sk_gte=name, sk_lte=name):
-        if doc["name"] == name:
-            return doc
-    return None
+    """The stored variable named ``name``: its name guard, then the variable (two GetItems)."""
+    return name_guards.lookup(ctx, ctx.stores.variables, name_guards.variable(name))
 
 
 def value_of(ctx: Ctx, name: str) -> str | None:
@@ -136,21 +128,19 @@ def _get_by_name(ctx: Ctx, name: str) -> Doc:
 
 def create(ctx: Ctx, body: VariableCreate) -> dict[str, Any]:
     """POST /variables/ -> 201; a taken name is the reference's integrity 409."""
-    if read_by_name(ctx, body.name) is not None:
-        raise IntegrityConflict()
-    now = iso_utc(ctx.now())
-    doc = {"id": ids.variable_id(body.name), "created": now, "updated": now, "name": body.name,
-           "value": body.value, "tags": body.tags}
-    try:
-        ctx.stores.variables.put(doc, cond=Cond.absent())
-    except ConditionFailed:
-        holder = ctx.stores.variables.get(doc["id"])
-        if holder is None or holder["name"] == body.name:
-            raise IntegrityConflict() from None  # lost a create race (or an instant delete)
-        # the deterministic id belongs to a variable since renamed: take a fresh id
-        doc["id"] = ids.new_id()
-        ctx.stores.variables.put(doc, cond=Cond.absent())
-    return to_wire(doc)
+    key = name_guards.variable(body.name)
+    for _ in attempts(8):
+        if name_guards.owner(ctx, key) is not None:
+            raise IntegrityConflict()
+        now = iso_utc(ctx.now())
+        doc = {"id": ids.new_id(), "created": now, "updated": now, "name": body.name,
+               "value": body.value, "tags": body.tags}
+        try:
+            name_guards.insert(ctx, ctx.stores.variables, doc, key)
+        except ConditionFailed:
+            continue  # lost a create race (409 next), or a transaction conflicted
+        return to_wire(doc)
+    raise ServiceUnavailable("Service Unavailable")
 
 
 def _update(ctx: Ctx, doc: Doc, body: VariableUpdate) -> None:
@@ -159,15 +149,21 @@ def _update(ctx: Ctx, doc: Doc, body: VariableUpdate) -> None:
         raise invalid(["body", "name"], "none is not an allowed value", "type_error.none.not_allowed")
     if ("value" in fields and fields["value"] is None) or ("tags" in fields and fields["tags"] is None):
         raise IntegrityConflict()
-    if "name" in fields and fields["name"] != doc["name"]:
-        other = read_by_name(ctx, fields["name"])
-        if other is not None and other["id"] != doc["id"]:
-            raise IntegrityConflict()
+    old_name = doc["name"]
+    renamed = "name" in fields and fields["name"] != old_name
+    if renamed and name_guards.owner(ctx, name_guards.variable(fields["name"])) is not None:
+        raise IntegrityConflict()
     doc.update(fields)
     doc["updated"] = iso_utc(ctx.now())
     try:
-        ctx.stores.variables.put(doc, cond=Cond.exists())
+        if renamed:
+            name_guards.rename(ctx, ctx.stores.variables, doc, old_name, name_guards.variable(old_name),
+                               name_guards.variable(doc["name"]))
+        else:
+            ctx.stores.variables.put(doc, cond=Cond.eq("name", old_name))
     except ConditionFailed:
+        if renamed and name_guards.owner(ctx, name_guards.variable(doc["name"])) is not None:
+            raise IntegrityConflict() from None  # a concurrent create or rename took the name
         raise NotFound(NOT_FOUND) from None
 
 
@@ -187,15 +183,26 @@ def update_by_name(ctx: Ctx, name: str, body: VariableUpdate) -> None:
     _update(ctx, _get_by_name(ctx, name), body)
 
 
+def _delete(ctx: Ctx, doc: Doc) -> None:
+    """The variable and its name guard, in one transaction on the name read (re-read if renamed)."""
+    for _ in attempts(8):
+        try:
+            name_guards.remove(ctx, ctx.stores.variables, doc["id"], name_guards.variable(doc["name"]),
+                               name_guards.same_name(doc))
+            return
+        except ConditionFailed:
+            doc = ctx.stores.variables.get(doc["id"])
+            if doc is None:
+                raise NotFound(NOT_FOUND) from None
+    raise ServiceUnavailable("Service Unavailable")
+
+
 def delete(ctx: Ctx, raw_id: str) -> None:
-    if not ctx.stores.variables.delete(_canonical_or_404(raw_id)):
-        raise NotFound(NOT_FOUND)
+    _delete(ctx, _get(ctx, raw_id))
 
 
 def delete_by_name(ctx: Ctx, name: str) -> None:
-    doc = _get_by_name(ctx, name)
-    if not ctx.stores.variables.delete(doc["id"]):
-        raise NotFound(NOT_FOUND)
+    _delete(ctx, _get_by_name(ctx, name))
 
 
 # ---------------------------------------------------------------------------- filter / count

@@ -1,9 +1,11 @@
 """Work pools (spec §4.11): create (with the pool's ``default`` queue), read by name, update,
 delete (cascading to its queues), filter and count.
 
-Pools cannot be renamed, so a pool's id derives from its name (``ids.work_pool_id``): a read by
-name is one GetItem and a create is one conditional put — concurrent creates of one name cannot
-both succeed. The stored document is exactly the wire ``WorkPool`` (keys in schema order).
+A pool (and its default queue) gets fresh ids; its name is held by a name guard
+(``domain.name_guards``) written in the same transaction as the pool and its default queue, so
+concurrent creates of one name give one pool, a create writes all of it or nothing, and a pool
+deleted and created again gets a new id. Pools cannot be renamed. The stored document is exactly
+the wire ``WorkPool`` (keys in schema order).
 
 Status (reference ``models.workers``): ``prefect-agent`` pools report ``null``; other pools are
 ``PAUSED`` while paused, else ``NOT_READY`` (flowplane has no worker heartbeats, which is what
@@ -18,13 +20,22 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain import errors, ids
+from domain import errors, ids, name_guards
+from domain.contention import attempts
 from domain.context import Ctx
-from domain.errors import BadRequest, ConditionFailed, Conflict, IntegrityConflict, NotFound, Unprocessable
+from domain.errors import (
+    BadRequest,
+    ConditionFailed,
+    Conflict,
+    IntegrityConflict,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from domain.filters import WorkPoolFilter
 from domain.names import check_name
 from domain.parsing import Embedded
-from domain.ports import ALL, Cond, Doc
+from domain.ports import ALL, Cond, Doc, TxPut
 from domain.services.queries import Page, check_limit
 from domain.timeutil import iso_utc
 
@@ -143,9 +154,8 @@ def new_pool_doc(ctx: Ctx, *, name: str, type: str = AGENT_TYPE, description: st
                  base_job_template: dict | None = None, is_paused: bool = False,
                  concurrency_limit: int | None = None) -> Doc:
     now = iso_utc(ctx.now())
-    pool_id = ids.work_pool_id(name)
     return {
-        "id": pool_id,
+        "id": ids.new_id(),
         "created": now,
         "updated": now,
         "name": name,
@@ -155,39 +165,39 @@ def new_pool_doc(ctx: Ctx, *, name: str, type: str = AGENT_TYPE, description: st
         "is_paused": is_paused,
         "concurrency_limit": concurrency_limit,
         "status": _status_for(type, is_paused),
-        "default_queue_id": ids.work_queue_id(pool_id, DEFAULT_QUEUE_NAME),
+        "default_queue_id": ids.new_id(),
     }
 
 
 def _insert(ctx: Ctx, pool: Doc) -> bool:
-    """Write the default queue, then the pool (conditional). Returns False if the name is taken.
-
-    The queue goes first so a pool never exists without its default queue; its id is
-    deterministic (pool id + ``default``), so the losers of a create race write nothing new.
-    """
+    """Write the pool, its default queue and both name guards in one transaction. Returns False
+    if the name is taken."""
     from domain.services import work_queues
 
     queue = work_queues.new_queue_doc(
         ctx, pool, name=DEFAULT_QUEUE_NAME, description=DEFAULT_QUEUE_DESCRIPTION, priority=1,
         queue_id=pool["default_queue_id"],
     )
-    try:
-        ctx.stores.work_queues.put(queue, cond=Cond.absent())
-    except ConditionFailed:
-        pass  # already there (a concurrent create of the same pool, or the pool exists)
-    try:
-        ctx.stores.work_pools.put(pool, cond=Cond.absent())
-    except ConditionFailed:
-        return False
-    return True
+    key = name_guards.work_pool(pool["name"])
+    queue_writes = [name_guards.claim(ctx, name_guards.work_queue(pool["id"], queue["name"]), queue["id"]),
+                    TxPut(ctx.stores.work_queues, queue, Cond.absent())]
+    for _ in attempts(8):
+        try:
+            name_guards.insert(ctx, ctx.stores.work_pools, pool, key, extra=queue_writes)
+            return True
+        except ConditionFailed:
+            if name_guards.owner(ctx, key) is not None:
+                return False  # the name is taken
+            # else a conflicting transaction: try again
+    raise ServiceUnavailable("Service Unavailable")
 
 
 # ------------------------------------------------------------------------------- domain API
 
 
 def read_pool_by_name(ctx: Ctx, name: str) -> Doc | None:
-    """The stored pool document (wire keys), or None. One GetItem."""
-    return ctx.stores.work_pools.get(ids.work_pool_id(name))
+    """The stored pool document (wire keys), or None. Two GetItems (guard, pool)."""
+    return name_guards.lookup(ctx, ctx.stores.work_pools, name_guards.work_pool(name))
 
 
 def read_pool(ctx: Ctx, pool_id: str) -> Doc | None:
@@ -310,11 +320,19 @@ def delete(ctx: Ctx, name: str) -> None:
     if name.lower().startswith("prefect"):
         raise Forbidden(RESERVED_DELETE)
     pool = get_pool_or_404(ctx, name)
-    queue_ids = [q["id"] for q in ctx.stores.work_queues.query("by_pool", pool["id"])]
-    for queue_id in queue_ids:
-        work_queues.detach_deployments(ctx, queue_id)
-    ctx.stores.work_queues.delete_many(queue_ids)
-    ctx.stores.work_pools.delete(pool["id"])
+    queues = list(ctx.stores.work_queues.query("by_pool", pool["id"]))
+    if not any(q["id"] == pool["default_queue_id"] for q in queues):
+        # written with the pool, the default queue may not be in the (eventually consistent) index yet
+        default = ctx.stores.work_queues.get(pool["default_queue_id"])
+        queues += [default] if default is not None else []
+    for queue in queues:
+        work_queues.detach_deployments(ctx, queue["id"])
+    name_guards.remove_many(ctx, ctx.stores.work_queues,
+                            [(q["id"], name_guards.work_queue(pool["id"], q["name"])) for q in queues])
+    try:
+        name_guards.remove(ctx, ctx.stores.work_pools, pool["id"], name_guards.work_pool(pool["name"]))
+    except ConditionFailed:
+        raise not_found(name) from None
 
 
 def worker_heartbeat(ctx: Ctx, name: str, body: WorkerHeartbeat) -> None:
@@ -343,7 +361,7 @@ def _candidates(ctx: Ctx, f: WorkPoolFilter | None) -> tuple[Iterable[Doc], bool
     if f is not None:
         wanted = f.exact_ids()
         if wanted is None and (names := f.exact_names()) is not None:
-            wanted = {ids.work_pool_id(n) for n in names}
+            wanted = name_guards.owners(ctx, map(name_guards.work_pool, names))
         if wanted is not None:
             return ctx.stores.work_pools.get_many(sorted(wanted)), False
     return ctx.stores.work_pools.query("by_name", ALL), True

@@ -2,14 +2,12 @@
 legacy ``/work_queues…`` routes the 2.20 client and agents use, and the queue helpers the
 deployments service needs.
 
-Identity. A queue's id is ``ids.work_queue_id(pool_id, name)`` when it is created, so concurrent
-creates of one name in one pool race on a single conditional put. Queues can be renamed (PATCH
-``name``) and keep their id, so a name no longer implies the id: reads by name try the
-deterministic id first (one strongly consistent GetItem) and fall back to the ``by_pool`` index.
-A rename checks that the new name is free first; that check and the write are two requests, so two
-concurrent renames/creates to the same *renamed-to* name can both succeed (the reference has a
-unique constraint). The window needs a rename in the race, and queue renames are rare admin
-edits; closing it would need a guard item per (pool, name) written in a transaction.
+Identity. A queue gets a fresh id; its (pool, name) is held by a name guard
+(``domain.name_guards``) written in the same transaction, so concurrent creates of one name in one
+pool give one queue. A rename (PATCH ``name``) keeps the id and moves the guard in one transaction
+with the queue, so of two concurrent renames to one name exactly one succeeds (the other is the
+reference's integrity 409). Every write of a queue read earlier is conditioned on the name it read
+(``name_guards.same_name``), so a stale write never brings an old name back.
 
 Stored document: the core ``WorkQueue`` keys plus ``status`` and ``_pool_name`` (pools cannot be
 renamed, so the pool name is denormalised and a queue response is one GetItem).
@@ -25,9 +23,10 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain import ids
+from domain import ids, name_guards
+from domain.contention import attempts
 from domain.context import Ctx
-from domain.errors import ConditionFailed, Conflict, IntegrityConflict, NotFound
+from domain.errors import ConditionFailed, Conflict, IntegrityConflict, NotFound, ServiceUnavailable
 from domain.filters import WorkQueueFilter
 from domain.names import check_name
 from domain.ports import ALL, Cond, Doc
@@ -113,7 +112,7 @@ def new_queue_doc(ctx: Ctx, pool: Doc, *, name: str, description: str | None = "
                   queue_id: str | None = None) -> Doc:
     now = iso_utc(ctx.now())
     return {
-        "id": queue_id or ids.work_queue_id(pool["id"], name),
+        "id": queue_id or ids.new_id(),
         "created": now,
         "updated": now,
         "name": name,
@@ -164,14 +163,8 @@ def pool_queues(ctx: Ctx, pool_id: str) -> list[Doc]:
 
 
 def find_in_pool(ctx: Ctx, pool_id: str, name: str) -> Doc | None:
-    """The queue named ``name`` in the pool: GetItem on the deterministic id, else the index."""
-    doc = ctx.stores.work_queues.get(ids.work_queue_id(pool_id, name))
-    if doc is not None and doc["name"] == name and doc["work_pool_id"] == pool_id:
-        return doc
-    for doc in ctx.stores.work_queues.query("by_pool", pool_id, sk_gte=name, sk_lte=name):
-        if doc["name"] == name:
-            return doc
-    return None
+    """The queue named ``name`` in the pool: its name guard, then the queue (two GetItems)."""
+    return name_guards.lookup(ctx, ctx.stores.work_queues, name_guards.work_queue(pool_id, name))
 
 
 def _first_free_priority(queues: Iterable[Doc]) -> int:
@@ -217,32 +210,32 @@ def _shift_priorities(ctx: Ctx, pool_id: str, new_priorities: dict[str, int], *,
         if queue["priority"] != original[queue["id"]] or queue["id"] in new_priorities:
             queue["updated"] = now
             try:
-                ctx.stores.work_queues.put(queue, cond=Cond.exists())
+                ctx.stores.work_queues.put(queue, cond=name_guards.same_name(queue))
             except ConditionFailed:
-                pass  # deleted meanwhile
+                pass  # deleted or renamed meanwhile
 
 
 def _insert(ctx: Ctx, pool: Doc, name: str, *, priority: int | None, description: str | None = "",
             is_paused: bool = False, concurrency_limit: int | None = None,
             filter: dict | None = None) -> tuple[Doc, bool]:
     """Create ``name`` in ``pool``. Returns (queue, created); (existing, False) if it exists."""
-    existing = find_in_pool(ctx, pool["id"], name)
-    if existing is not None:
-        return existing, False
+    key = name_guards.work_queue(pool["id"], name)
     explicit = priority
-    if priority is None:
-        priority = _first_free_priority(pool_queues(ctx, pool["id"]))
-    doc = new_queue_doc(ctx, pool, name=name, description=description, is_paused=is_paused,
-                        concurrency_limit=concurrency_limit, priority=priority, filter=filter)
-    try:
-        ctx.stores.work_queues.put(doc, cond=Cond.absent())
-    except ConditionFailed:
-        holder = ctx.stores.work_queues.get(doc["id"])
-        if holder is not None and holder["name"] == name:
-            return holder, False  # lost a create race
-        # the deterministic id is held by a queue since renamed (or it was just deleted)
-        doc["id"] = ids.new_id()
-        ctx.stores.work_queues.put(doc, cond=Cond.absent())
+    for _ in attempts():
+        existing = name_guards.lookup(ctx, ctx.stores.work_queues, key)
+        if existing is not None:
+            return existing, False
+        if explicit is None:
+            priority = _first_free_priority(pool_queues(ctx, pool["id"]))
+        doc = new_queue_doc(ctx, pool, name=name, description=description, is_paused=is_paused,
+                            concurrency_limit=concurrency_limit, priority=priority, filter=filter)
+        try:
+            name_guards.insert(ctx, ctx.stores.work_queues, doc, key)
+            break
+        except ConditionFailed:
+            continue  # a concurrent create won (read it next), or a transaction conflicted
+    else:
+        raise ServiceUnavailable("Service Unavailable")
     if explicit:
         _shift_priorities(ctx, pool["id"], {doc["id"]: explicit}, known=doc)
         doc = ctx.stores.work_queues.get(doc["id"]) or doc
@@ -282,7 +275,7 @@ def mark_polled(ctx: Ctx, queue_ids: Iterable[str], now: dt.datetime) -> None:
             doc["status"] = "READY"
         doc["updated"] = stamp
         try:
-            ctx.stores.work_queues.put(doc, cond=Cond.exists())
+            ctx.stores.work_queues.put(doc, cond=name_guards.same_name(doc))
         except ConditionFailed:
             pass
 
@@ -325,7 +318,8 @@ def _apply_update(ctx: Ctx, queue: Doc, body: WorkQueueUpdate, *, pool_scoped: b
         fields["filter"] = body.filter.wire() if body.filter is not None else None
     if "last_polled" in fields:
         fields["last_polled"] = iso_utc(body.last_polled)
-    renamed = "name" in fields and fields["name"] != queue["name"]
+    old_name = queue["name"]
+    renamed = "name" in fields and fields["name"] != old_name
     if renamed and find_in_pool(ctx, queue["work_pool_id"], fields["name"]) is not None:
         raise IntegrityConflict()
     if "is_paused" in fields:
@@ -340,10 +334,17 @@ def _apply_update(ctx: Ctx, queue: Doc, body: WorkQueueUpdate, *, pool_scoped: b
     queue.update(fields)
     queue["updated"] = iso_utc(ctx.now())
     try:
-        ctx.stores.work_queues.put(queue, cond=Cond.exists())
+        if renamed:
+            pool_id = queue["work_pool_id"]
+            name_guards.rename(ctx, ctx.stores.work_queues, queue, old_name,
+                               name_guards.work_queue(pool_id, old_name), name_guards.work_queue(pool_id, queue["name"]))
+        else:
+            ctx.stores.work_queues.put(queue, cond=Cond.eq("name", old_name))
     except ConditionFailed:
         raise NotFound(LEGACY_NOT_FOUND) from None
     if pool_scoped and "priority" in fields:
+        if renamed and name_guards.owner(ctx, name_guards.work_queue(queue["work_pool_id"], queue["name"])):
+            raise IntegrityConflict() from None  # a concurrent create or rename took the name
         _shift_priorities(ctx, queue["work_pool_id"], {queue["id"]: fields["priority"]}, known=queue)
     if renamed:
         detach_deployments(ctx, queue["id"], rename_to=queue["name"])
@@ -351,7 +352,18 @@ def _apply_update(ctx: Ctx, queue: Doc, body: WorkQueueUpdate, *, pool_scoped: b
 
 def _delete(ctx: Ctx, queue: Doc) -> None:
     detach_deployments(ctx, queue["id"])
-    ctx.stores.work_queues.delete(queue["id"])
+    for _ in attempts(8):
+        try:
+            key = name_guards.work_queue(queue["work_pool_id"], queue["name"])
+            name_guards.remove(ctx, ctx.stores.work_queues, queue["id"], key, name_guards.same_name(queue))
+            return
+        except ConditionFailed:
+            queue = read_queue(ctx, queue["id"])
+            if queue is None:
+                raise NotFound(LEGACY_NOT_FOUND) from None
+    raise ServiceUnavailable("Service Unavailable")
+    """The queue and its name guard, in one transaction (on the name read: a queue renamed
+    meanwhile is read again)."""
 
 
 def _is_default_queue(ctx: Ctx, queue: Doc) -> bool:
@@ -491,10 +503,21 @@ def filter_legacy(ctx: Ctx, q: WorkQueueQuery) -> list[dict[str, Any]]:
     f = q.work_queues
     wanted = f.exact_ids() if f is not None else None
     if wanted is not None:
-        docs: Iterable[Doc] = sorted(ctx.stores.work_queues.get_many(sorted(wanted)), key=lambda d: (d["name"], d["id"]))
+        docs: Iterable[Doc] = sorted(ctx.stores.work_queues.get_many(sorted(wanted)), key=_name_then_created)
     else:
-        docs = ctx.stores.work_queues.query("by_name", ALL)
+        docs = _ties_by_creation(ctx.stores.work_queues.query("by_name", ALL))
     return [queue_wire(ctx, d) for d in _page(docs, f, q.offset, limit)]
+
+
+def _name_then_created(doc: Doc) -> tuple[str, str, str]:
+    return doc["name"], parse(doc["created"]).isoformat(), doc["id"]
+
+
+def _ties_by_creation(docs: Iterable[Doc]) -> Iterable[Doc]:
+    """Name-ordered queues with equal names (one per pool) in creation order, as the reference
+    lists them; lazily, one run of equal names at a time."""
+    for _, run in itertools.groupby(docs, key=lambda d: d["name"]):
+        yield from sorted(run, key=_name_then_created)
 
 
 def read_status(ctx: Ctx, queue_id: str) -> dict[str, Any]:

@@ -310,6 +310,24 @@ class TestDeleteBlockDocument:
         assert client.delete(f"block_documents/{doc['id']}").status_code == 204
         assert client.delete(f"block_documents/{doc['id']}").json() == {"detail": "Block document not found"}
 
+    def test_saving_the_name_again_gives_a_new_id(self, client, btype, schema):
+        doc = make_doc(client, btype, schema)
+        client.delete(f"block_documents/{doc['id']}")
+        again = make_doc(client, btype, schema)
+        assert again["id"] != doc["id"]
+        r = client.get(f"block_types/slug/{btype['slug']}/block_documents/name/{doc['name']}")
+        assert (r.status_code, r.json()["id"]) == (200, again["id"])
+
+    def test_deleting_the_block_type_frees_its_document_names(self, client, btype, schema):
+        make_doc(client, btype, schema)
+        assert client.delete(f"block_types/{btype['id']}").status_code == 204
+        t2 = client.post("block_types/", json={"name": btype["name"], "slug": btype["slug"]}).json()
+        s2 = client.post("block_schemas/", json={"block_type_id": t2["id"], "capabilities": [],
+                                                 "fields": {"title": "X", "type": "object", "properties": {}}}).json()
+        r = client.post("block_documents/", json={"name": "doc", "data": {}, "block_schema_id": s2["id"],
+                                                   "block_type_id": t2["id"]})
+        assert r.status_code == 201, r.text
+
 
 class TestFilterBlockDocuments:
     def test_anonymous_excluded_by_default_sorted_by_name(self, client, btype, schema):

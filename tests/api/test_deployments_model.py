@@ -167,3 +167,54 @@ class TestWorkQueueResolutionModel:
         got = client.get(f"deployments/{dep['id']}").json()
         assert got["work_pool_name"] is None
         assert got["work_queue_name"] == "gone"  # the stored column survives
+
+
+class TestDeploymentIdentity:
+    """Issue #10 item 1: ids are fresh (uuid4), names unique through a guard item."""
+
+    def test_recreate_after_delete_gets_a_new_id(self, client, flow):
+        old = create(client, flow["id"], name="d").json()
+        assert client.delete(f"deployments/{old['id']}").status_code == 204
+        new = create(client, flow["id"], name="d")
+        assert new.status_code == 201
+        assert new.json()["id"] != old["id"]
+        assert client.get(f"deployments/{old['id']}").status_code == 404
+        assert client.get("deployments/name/my-flow/d").json()["id"] == new.json()["id"]
+        assert client.post("deployments/count", json={}).json() == 1
+
+    def test_runs_of_a_deleted_deployment_do_not_reattach_to_its_successor(self, client, flow):
+        old = create(client, flow["id"], name="d").json()
+        run = client.post("flow_runs/", json={"flow_id": flow["id"], "deployment_id": old["id"],
+                                              "state": {"type": "COMPLETED"}})
+        assert run.status_code == 201, run.text
+        assert client.delete(f"deployments/{old['id']}").status_code == 204
+        new = create(client, flow["id"], name="d").json()
+        r = client.post("flow_runs/filter", json={"deployments": {"id": {"any_": [new["id"]]}}})
+        assert (r.status_code, r.json()) == (200, [])
+        assert client.get(f"flow_runs/{run.json()['id']}").json()["deployment_id"] == old["id"]
+
+    def test_ids_are_random_not_derived_from_the_name(self, client, flow):
+        a = create(client, flow["id"], name="d").json()
+        client.delete(f"deployments/{a['id']}")
+        b = create(client, flow["id"], name="d").json()
+        assert uuid.UUID(a["id"]).version == uuid.UUID(b["id"]).version == 4
+
+    def test_twenty_parallel_upserts_all_succeed_with_one_deployment(self, client, flow):
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(lambda i: create(client, flow["id"], name="race", tags=[str(i)]), range(20)))
+        assert sorted(r.status_code for r in results) == [200] * 19 + [201]
+        assert len({r.json()["id"] for r in results}) == 1
+        listed = client.post("deployments/filter", json={}).json()
+        assert [d["name"] for d in listed] == ["race"]
+        assert listed[0]["tags"] in [[str(i)] for i in range(20)]
+
+    def test_delete_frees_the_name_guard(self, client, flow, dynamo_ctx):
+        dep = create(client, flow["id"], name="d").json()
+        from domain import name_guards
+
+        key = name_guards.deployment(flow["id"], "d")
+        assert dynamo_ctx.stores.guards.get(key) == {"id": key, "owner_id": dep["id"]}
+        client.delete(f"deployments/{dep['id']}")
+        assert dynamo_ctx.stores.guards.get(key) is None

@@ -141,12 +141,12 @@ class TestReadDeploymentByName:
         assert client.get("deployments/name/other-flow/shared").json()["id"] == theirs["id"]
         assert client.get("deployments/name/third-flow/shared").status_code == 404
 
-    def test_read_by_name_is_one_get_item(self, client, flow, dynamo_calls):
+    def test_read_by_name_is_three_get_items_flow_guard_deployment_guard_deployment(self, client, flow, dynamo_calls):
         deploy(client, flow["id"], name="named deployment", schedule=DAY)
         dynamo_calls.clear()
         r = client.get("deployments/name/my-flow/named deployment")
         assert r.status_code == 200
-        assert list(dynamo_calls) == ["GetItem"]
+        assert list(dynamo_calls) == ["GetItem", "GetItem", "GetItem"]
 
     def test_unknown_name_is_one_get_item(self, client, dynamo_calls):
         dynamo_calls.clear()

@@ -74,13 +74,13 @@ class TestReadFlow:
         assert r.status_code == 422
         assert r.json()["exception_detail"][0]["loc"] == ["path", "id"]
 
-    def test_read_by_name_is_one_get_item(self, client, dynamo_calls):
+    def test_read_by_name_is_two_get_items_guard_then_flow(self, client, dynamo_calls):
         flow = client.post("flows/", json={"name": "named flow"}).json()
         dynamo_calls.clear()
         r = client.get("flows/name/named flow")
         assert r.status_code == 200
         assert r.json()["id"] == flow["id"]
-        assert list(dynamo_calls) == ["GetItem"]
+        assert list(dynamo_calls) == ["GetItem", "GetItem"]
 
     def test_read_by_unknown_name_is_404(self, client):
         assert client.get("flows/name/nothing").json() == {"detail": "Flow not found"}
@@ -107,3 +107,23 @@ class TestDeleteFlow:
 
     def test_delete_unknown_is_404(self, client):
         assert client.delete(f"flows/{uuid.uuid4()}").status_code == 404
+
+    def test_recreate_after_delete_is_201_with_a_new_id(self, client):
+        old = client.post("flows/", json={"name": "f"}).json()
+        assert client.delete(f"flows/{old['id']}").status_code == 204
+        r = client.post("flows/", json={"name": "f"})
+        assert r.status_code == 201
+        assert r.json()["id"] != old["id"]
+        assert client.get("flows/name/f").json()["id"] == r.json()["id"]
+        assert client.get(f"flows/{old['id']}").status_code == 404
+
+    def test_delete_frees_the_names_of_its_deployments(self, client):
+        flow = client.post("flows/", json={"name": "f"}).json()
+        dep = client.post("deployments/", json={"name": "d", "flow_id": flow["id"]}).json()
+        assert client.delete(f"flows/{flow['id']}").status_code == 204
+        assert client.get("deployments/name/f/d").status_code == 404
+        flow2 = client.post("flows/", json={"name": "f"}).json()
+        r = client.post("deployments/", json={"name": "d", "flow_id": flow2["id"]})
+        assert r.status_code == 201
+        assert r.json()["id"] != dep["id"]
+        assert client.get("deployments/name/f/d").json()["id"] == r.json()["id"]

@@ -95,11 +95,11 @@ class TestReadVariable:
 
 
 class TestReadVariableByName:
-    def test_read_by_name_is_one_get_item(self, client, dynamo_calls):
+    def test_read_by_name_is_two_get_items_guard_then_variable(self, client, dynamo_calls):
         var = make_var(client)
         dynamo_calls.clear()
         assert client.get("variables/name/v").json() == var
-        assert list(dynamo_calls) == ["GetItem"]
+        assert list(dynamo_calls) == ["GetItem", "GetItem"]
 
     def test_unknown_name_is_404(self, client):
         r = client.get("variables/name/nope")
@@ -129,6 +129,22 @@ class TestUpdateVariable:
         make_var(client, "b")
         r = client.patch(f"variables/{var['id']}", json={"name": "b"})
         assert r.status_code == 409
+
+    def test_twenty_parallel_renames_to_one_name_one_wins_the_others_409(self, client):
+        variables = [make_var(client, f"v{i}") for i in range(20)]
+
+        def rename(var):
+            return client.patch(f"variables/{var['id']}", json={"name": "target"})
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as ex:
+            results = list(ex.map(rename, variables))
+        assert sorted(r.status_code for r in results) == [204] + [409] * 19
+        listed = client.post("variables/filter", json={}).json()
+        assert sorted(v["name"] for v in listed).count("target") == 1
+        assert len(listed) == 20
+        winner = variables[[r.status_code for r in results].index(204)]
+        assert client.get("variables/name/target").json()["id"] == winner["id"]
+        assert client.get(f"variables/name/{winner['name']}").status_code == 404
 
     def test_bad_new_name_is_422(self, client):
         var = make_var(client)
@@ -167,6 +183,13 @@ class TestDeleteVariable:
         var = make_var(client)
         assert client.delete(f"variables/{var['id']}").status_code == 204
         assert client.delete(f"variables/{var['id']}").json() == NOT_FOUND
+
+    def test_recreate_after_delete_is_201_with_a_new_id(self, client):
+        var = make_var(client)
+        client.delete(f"variables/{var['id']}")
+        again = make_var(client)
+        assert again["id"] != var["id"]
+        assert client.get("variables/name/v").json()["id"] == again["id"]
 
     def test_malformed_id_is_404_not_found(self, client):
         assert client.delete("variables/nope").json() == {"detail": "Not Found"}

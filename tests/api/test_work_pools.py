@@ -139,13 +139,13 @@ class TestCreateWorkPool:
 
 
 class TestReadWorkPool:
-    def test_read_by_name_is_one_get_item(self, client, dynamo_calls):
+    def test_read_by_name_is_two_get_items_guard_then_pool(self, client, dynamo_calls):
         pool = make_pool(client)
         dynamo_calls.clear()
         r = client.get("work_pools/pool")
         assert r.status_code == 200
         assert r.json() == pool
-        assert list(dynamo_calls) == ["GetItem"]
+        assert list(dynamo_calls) == ["GetItem", "GetItem"]
 
     def test_unknown_name_is_404(self, client):
         r = client.get("work_pools/nope")
@@ -217,10 +217,14 @@ class TestDeleteWorkPool:
         assert client.get("work_pools/pool").status_code == 404
         assert client.post("work_queues/filter", json={}).json() == []
 
-    def test_a_deleted_name_can_be_created_again(self, client):
-        make_pool(client)
+    def test_a_deleted_name_can_be_created_again_with_new_ids(self, client):
+        old = make_pool(client)
         client.delete("work_pools/pool")
-        assert queues_of(client, make_pool(client)["name"]) == [("default", 1)]
+        new = make_pool(client)
+        assert queues_of(client, new["name"]) == [("default", 1)]
+        assert new["id"] != old["id"]
+        assert new["default_queue_id"] != old["default_queue_id"]
+        assert client.get("work_pools/pool/queues/default").json()["id"] == new["default_queue_id"]
 
     def test_deployments_on_its_queues_lose_their_queue(self, client):
         flow = client.post("flows/", json={"name": "f"}).json()
@@ -427,6 +431,24 @@ class TestUpdateWorkPoolQueue:
         assert r.status_code == 409
         assert r.json()["detail"].startswith("Data integrity conflict.")
 
+    def test_twenty_parallel_renames_to_one_name_one_wins_the_others_409(self, client):
+        make_pool(client)
+        names = [f"q{i}" for i in range(20)]
+        for name in names:
+            assert client.post("work_pools/pool/queues", json={"name": name}).status_code == 201
+
+        def rename(name):
+            return client.patch(f"work_pools/pool/queues/{name}", json={"name": "target"})
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as ex:
+            results = list(ex.map(rename, names))
+        assert sorted(r.status_code for r in results) == [204] + [409] * 19
+        listed = [n for n, _ in queues_of(client, "pool")]
+        assert listed.count("target") == 1 and len(listed) == 21
+        winner = names[[r.status_code for r in results].index(204)]
+        assert client.get(f"work_pools/pool/queues/{winner}").status_code == 404
+        assert client.post("work_pools/pool/queues", json={"name": winner}).status_code == 201
+
     def test_priority_change_reranks(self, client):
         make_pool(client)
         client.post("work_pools/pool/queues", json={"name": "a"})
@@ -523,7 +545,7 @@ class TestWorkerHeartbeat:
         client.post("work_pools/pool/workers/heartbeat", json={"name": "w"})
         dynamo_calls.clear()
         client.post("work_pools/pool/workers/heartbeat", json={"name": "w", "extra": 1})
-        assert list(dynamo_calls) == ["GetItem"]
+        assert list(dynamo_calls) == ["GetItem", "GetItem"]  # the pool's name guard, the pool
 
     def test_unknown_pool_is_404_and_name_is_required(self, client):
         r = client.post("work_pools/nope/workers/heartbeat", json={"name": "w"})

@@ -58,7 +58,7 @@ class TestGetOrCreateInPool:
     def test_creates_with_the_first_free_priority_then_returns_it(self, memory_ctx):
         p = pool(memory_ctx)
         q = work_queues.get_or_create_in_pool(memory_ctx, p, "q")
-        assert q["id"] == ids.work_queue_id(p["id"], "q")
+        assert (q["name"], q["work_pool_id"]) == ("q", p["id"])
         assert q["priority"] == 2
         assert work_queues.get_or_create_in_pool(memory_ctx, p, "q") == q
 
@@ -75,7 +75,7 @@ class TestGetOrCreateInPool:
         work_queues.update_in_pool(memory_ctx, "p", "old", WorkQueueUpdate(name="new"))
         assert work_queues.get_or_create_in_pool(memory_ctx, p, "new")["id"] == q["id"]
         fresh = work_queues.get_or_create_in_pool(memory_ctx, p, "old")
-        assert fresh["id"] != q["id"]  # the deterministic id is still held by the renamed queue
+        assert fresh["id"] != q["id"]  # a new queue: the rename freed the old name
 
 
 class TestEnsureWorkQueueExists:
