@@ -10,6 +10,7 @@ State changes go through ``task_run_orchestration``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any, Literal
 
@@ -174,7 +175,12 @@ def to_wire(doc: dict[str, Any], now: dt.datetime | None = None) -> dict[str, An
 
 
 def guard_id(flow_run_id: str | None, task_key: str, dynamic_key: str) -> str:
-    return f"task_run:{flow_run_id or '-'}/{task_key}/{dynamic_key}"
+    """``task_run:<flow run id or ->/<task_key>/<dynamic_key>``; a key too long for a DynamoDB
+    partition key (2048 bytes) is replaced by its SHA-256."""
+    natural = f"{flow_run_id or '-'}/{task_key}/{dynamic_key}"
+    if len(natural.encode()) > 1024:
+        natural = "sha256:" + hashlib.sha256(natural.encode()).hexdigest()
+    return f"task_run:{natural}"
 
 
 def _slug() -> str:

@@ -78,6 +78,11 @@ class TestCreateTaskRun:
         dynamo_ctx.stores.task_runs.delete(first["id"])  # e.g. a cascade that kept the guard
         assert create_task(client, flow["id"])["id"] != first["id"]
 
+    def test_a_very_long_task_key_still_dedupes(self, client, dynamo_ctx):
+        flow = put_flow_run(dynamo_ctx)
+        first = create_task(client, flow["id"], task_key="k" * 3000)
+        assert create_task(client, flow["id"], task_key="k" * 3000, expect=200)["id"] == first["id"]
+
     def test_a_client_given_id_is_used(self, client, dynamo_ctx):
         wanted = str(uuid.uuid4())
         assert create_task(client, put_flow_run(dynamo_ctx)["id"], id=wanted)["id"] == wanted

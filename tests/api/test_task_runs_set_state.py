@@ -212,7 +212,7 @@ class TestEnclosingFlowRun:
 
 
 class TestTerminalStates:
-    def test_completed_with_a_persisted_result_refuses_running_and_failed(self, client, dynamo_ctx):
+    def test_completed_with_a_persisted_result_refuses_even_failed_quirk_q18(self, client, dynamo_ctx):
         _, created = running_task(client, dynamo_ctx)
         r = propose(client, created["id"], "COMPLETED", data=REFERENCE_DATA)
         assert r.json()["state"]["data"] == STORED_REFERENCE
