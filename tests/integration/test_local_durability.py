@@ -180,3 +180,27 @@ class TestDurability:
         assert f"the data directory {server.data_dir.resolve()} is in use by another flowplane server " \
                f"(pid {server.proc.pid})" in other.stderr
         assert server.call("GET", "health").status_code == 200  # the first one is untouched
+
+
+class TestDataDirLock:
+    def test_a_held_directory_refuses_a_second_holder_until_released(self, tmp_path):
+        from infra.local.store import DataDirInUse, lock_data_dir
+
+        first = lock_data_dir(tmp_path / "d")
+        with pytest.raises(DataDirInUse) as exc:
+            lock_data_dir(tmp_path / "d")
+        assert f"(pid {os.getpid()})" in str(exc.value) and "--data-dir DIR" in str(exc.value)
+        first.release()
+        lock_data_dir(tmp_path / "d").release()
+
+    def test_open_store_puts_the_database_in_the_data_dir_and_closes_cleanly(self, tmp_path):
+        from domain.settings import Settings
+        from infra.local.store import open_store
+
+        opened = open_store(Settings(data_dir=str(tmp_path / "env-dir")))
+        opened.stores.variables.put({"id": "v", "name": "n"})
+        assert opened.description == f"{tmp_path / 'env-dir' / 'flowplane.db'} (SQLite)"
+        opened.close()
+        again = open_store(Settings(), data_dir=tmp_path / "env-dir")  # --data-dir wins; lock was released
+        assert again.stores.variables.get("v") == {"id": "v", "name": "n"}
+        again.close()
