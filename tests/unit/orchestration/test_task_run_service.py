@@ -78,3 +78,37 @@ class TestProposeTaskRunState:
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
             list(ex.map(lambda t: propose_task_run_state(memory_ctx, t, StateCreate(type="COMPLETED")), winners))
         assert memory_ctx.stores.concurrency_limits.get("L")["active_slots"] == []
+
+
+class TestStateHistoryItems:
+    def items(self, ctx, task_id):
+        return {i["type"]: i for i in ctx.stores.task_run_states.dump() if i["task_run_id"] == task_id}
+
+    def test_history_items_expire_after_the_retention(self, memory_ctx, clock):
+        now = clock.freeze()
+        task = new_task(memory_ctx, flow_run(memory_ctx)["id"])
+        item = self.items(memory_ctx, task["id"])["PENDING"]
+        assert item["_expires_at"] == int((now + memory_ctx.settings.history_retention).timestamp())
+        assert "_cache_key" not in item
+
+    def test_a_cache_entry_lives_until_its_expiration_or_forever(self, memory_ctx, clock):
+        import datetime as dt
+
+        now = clock.freeze()
+        fid = flow_run(memory_ctx)["id"]
+        later = now + dt.timedelta(days=400)
+        a, b = new_task(memory_ctx, fid, "0"), new_task(memory_ctx, fid, "1")
+        for task, expiration in ((a, later), (b, None)):
+            propose_task_run_state(memory_ctx, task["id"], StateCreate(
+                type="COMPLETED", state_details={"cache_key": f"K{task['id']}", "cache_expiration": expiration}))
+        assert self.items(memory_ctx, a["id"])["COMPLETED"]["_expires_at"] == int(later.timestamp())
+        assert self.items(memory_ctx, b["id"])["COMPLETED"]["_expires_at"] is None
+
+    def test_the_current_state_is_listed_even_once_its_item_expired(self, memory_ctx):
+        task = new_task(memory_ctx, flow_run(memory_ctx)["id"])
+        propose_task_run_state(memory_ctx, task["id"], StateCreate(type="RUNNING"))
+        current = memory_ctx.stores.task_runs.get(task["id"])["state"]
+        memory_ctx.stores.task_run_states.delete(current["id"])  # TTL took it
+        states = task_runs.read_states(memory_ctx, task["id"])
+        assert [s["type"] for s in states] == ["PENDING", "RUNNING"]
+        assert states[-1]["id"] == current["id"]
