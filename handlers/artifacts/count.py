@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from domain.parsing import parse_model
-from domain.services import artifacts
+from domain.services import artifact_queries
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
@@ -14,7 +14,8 @@ router = APIRouter()
 
 @router.post("/artifacts/count")
 def count_artifacts(body: Body):
-    return json_response(artifacts.count_artifacts(context(), parse_model(artifacts.ArtifactCount, body)))
+    q = parse_model(artifact_queries.ArtifactCount, body)
+    return json_response(artifact_queries.count_artifacts(context(), q))
 
 
 handler = lambda_handler(router)

@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from domain.parsing import parse_model
-from domain.services import artifacts
+from domain.services import artifact_queries
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
@@ -14,7 +14,8 @@ router = APIRouter()
 
 @router.post("/artifacts/latest/filter")
 def filter_latest_artifacts(body: Body):
-    return json_response(artifacts.filter_latest(context(), parse_model(artifacts.CollectionQuery, body)))
+    q = parse_model(artifact_queries.CollectionQuery, body)
+    return json_response(artifact_queries.filter_latest(context(), q))
 
 
 handler = lambda_handler(router)
