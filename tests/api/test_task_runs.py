@@ -253,3 +253,15 @@ class TestTaskRunFilters:
         assert {r["id"] for r in rows} == ids
         assert all(list(r) == TASK_RUN_KEYS for r in rows)
         assert client.post("task_runs/count", json={"flow_runs": {"id": {"any_": [flow["id"]]}}}).json() == 3
+
+    def test_subflow_runs_exists_finds_the_placeholder_task(self, client, dynamo_ctx):
+        flow = put_flow_run(dynamo_ctx)
+        placeholder = create_task(client, flow["id"], task_key="child")
+        plain = create_task(client, flow["id"], dynamic_key="1")
+        sub = put_flow_run(dynamo_ctx)
+        doc = dynamo_ctx.stores.flow_runs.get(sub["id"])
+        dynamo_ctx.stores.flow_runs.put({**doc, "parent_task_run_id": placeholder["id"]})
+        q = {"task_runs": {"id": {"any_": [placeholder["id"], plain["id"]]}, "subflow_runs": {"exists_": True}}}
+        assert [r["id"] for r in client.post("task_runs/filter", json=q).json()] == [placeholder["id"]]
+        q["task_runs"]["subflow_runs"]["exists_"] = False
+        assert [r["id"] for r in client.post("task_runs/filter", json=q).json()] == [plain["id"]]
