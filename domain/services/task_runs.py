@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound, ServiceUnavailable
-from domain.parsing import invalid
+from domain.parsing import Embedded, invalid
 from domain.ports import Cond, TxDelete, TxPut
 from domain.services.task_run_orchestration import attempts, history_sort_key, plan_task_run_state, state_wire
 from domain.states import TERMINAL, StateCreate, proposed_state
@@ -137,17 +137,12 @@ class TaskRunUpdate(BaseModel):
     name: str | None = None
 
 
-class SetTaskRunStateBody(BaseModel):
-    """Embedded body of ``set_state``: unknown keys are ignored (e.g. ``orchestration_parameters``)."""
+class SetTaskRunStateBody(Embedded):
+    """Embedded body of ``set_state``: unknown keys (e.g. ``orchestration_parameters``) are
+    ignored and ``null`` is an absent key."""
 
-    model_config = ConfigDict(extra="ignore")
     state: StateCreate
     force: bool = False
-
-    @field_validator("force", mode="before")
-    @classmethod
-    def _null_is_default(cls, v: Any) -> Any:
-        return False if v is None else v
 
 
 # ---------------------------------------------------------------------------------------- wire

@@ -91,6 +91,9 @@ class TestClientSequence:
         created = create_task(client, put_flow_run(dynamo_ctx)["id"])
         r = client.post(f"task_runs/{created['id']}/set_state", json={})
         assert (r.status_code, r.json()["exception_detail"][0]["loc"]) == (422, ["body", "state"])
+        r = client.post(f"task_runs/{created['id']}/set_state", json={"state": None})
+        assert r.json()["exception_detail"] == [{"loc": ["body", "state"], "msg": "field required",
+                                                 "type": "value_error.missing"}]
         r = client.post(f"task_runs/{created['id']}/set_state", json={"state": {"type": "NOPE"}})
         assert (r.status_code, r.json()["exception_detail"][0]["loc"]) == (422, ["body", "state", "type"])
 
