@@ -22,14 +22,13 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from domain import ids
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound, ServiceUnavailable
 from domain.parsing import Embedded
 from domain.ports import ALL, Cond, Doc, TxDelete, TxPut
-from domain.services.queries import Page, check_limit
 from domain.timeutil import iso_utc
 
 NOT_FOUND = "Concurrency limit not found"
@@ -58,8 +57,12 @@ class ConcurrencyLimitCreate(BaseModel):
     concurrency_limit: Annotated[int, BeforeValidator(_int_truncated)]
 
 
-class ConcurrencyLimitQuery(Page):
-    pass
+class ConcurrencyLimitQuery(Embedded):
+    """``{"offset", "limit"}`` (the shape of ``queries.Page``, which this module does not import:
+    it would bring the filter models into every cold start of the write routes)."""
+
+    offset: int = Field(default=0, ge=0)
+    limit: int | None = None
 
 
 class ResetBody(Embedded):
@@ -116,6 +119,8 @@ def read_tag(ctx: Ctx, tag: str) -> dict[str, Any]:
 def filter_limits(ctx: Ctx, q: ConcurrencyLimitQuery) -> list[dict[str, Any]]:
     """POST /concurrency_limits/filter: every limit ordered by tag, offset/limit (the index read
     stops after offset + limit)."""
+    from domain.services.queries import check_limit
+
     limit = check_limit(ctx, q.limit)
     rows = ctx.stores.concurrency_limits.query("by_tag", ALL)
     empty = read_by_tag(ctx, "")

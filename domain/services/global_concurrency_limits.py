@@ -38,7 +38,6 @@ from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound, ServiceUnavailable, Unprocessable
 from domain.parsing import Embedded
 from domain.ports import ALL, Cond, Doc, TxDelete, TxOp, TxPut
-from domain.services.queries import Page, check_limit
 from domain.timeutil import iso_utc, parse
 
 NOT_FOUND = "Concurrency Limit not found"
@@ -85,8 +84,12 @@ class LimitUpdate(BaseModel):
     slot_decay_per_second: NonNegativeFloat | None = None
 
 
-class LimitQuery(Page):
-    pass
+class LimitQuery(Embedded):
+    """``{"offset", "limit"}`` (the shape of ``queries.Page``, which this module does not import:
+    it would bring the filter models into every cold start of the write routes)."""
+
+    offset: int = Field(default=0, ge=0)
+    limit: int | None = None
 
 
 class IncrementBody(Embedded):
@@ -162,6 +165,8 @@ def read(ctx: Ctx, id_or_name: str) -> dict[str, Any]:
 
 def filter_limits(ctx: Ctx, q: LimitQuery) -> list[dict[str, Any]]:
     """Every limit ordered by name, offset/limit (the index read stops after offset + limit)."""
+    from domain.services.queries import check_limit
+
     limit = check_limit(ctx, q.limit)
     rows = ctx.stores.global_concurrency_limits.query("by_name", ALL)
     empty = read_by_name(ctx, "")
