@@ -11,6 +11,7 @@ from the reference (SQLite breaks the tie by insertion order, reversed for TIMES
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from typing import Annotated, Any
 from uuid import UUID
@@ -26,8 +27,9 @@ from domain.timeutil import UTC, ensure_aware, iso_utc, parse, sort_key
 
 WIRE_KEYS = ("id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id", "task_run_id")
 
-# A log item must fit a DynamoDB item (400 KB) with its projected attributes; the reference
-# accepts messages of up to 1 000 000 characters (the client drops longer ones).
+# A log item must fit a DynamoDB item (400 KB) with its projected attributes, measured as the
+# stores serialise it (ASCII JSON: escapes count); the reference accepts messages of up to
+# 1 000 000 characters (the client drops longer ones).
 MAX_LOG_ITEM_BYTES = 380 * 1024
 
 
@@ -115,7 +117,7 @@ def create_logs(ctx: Ctx, logs: list[LogCreate]) -> None:
     now_sk = sort_key(now_dt)
     docs = [_doc(log, now, now_sk, i, expires_at) for i, log in enumerate(logs)]
     for index, doc in enumerate(docs):
-        if len(doc["message"].encode()) + len(doc["name"].encode()) > MAX_LOG_ITEM_BYTES:
+        if len(json.dumps(doc, separators=(",", ":"))) > MAX_LOG_ITEM_BYTES:  # as stores serialise it
             raise TooLarge(f"Log {index} is too large to store (DynamoDB items are limited to 400 KB).")
     if docs:
         ctx.stores.logs.put_many(docs)

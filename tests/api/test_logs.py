@@ -101,6 +101,12 @@ class TestCreateLogs:
         assert r.json() == {"detail": "Log 1 is too large to store (DynamoDB items are limited to 400 KB)."}
         assert read(client) == []
 
+    def test_size_is_measured_as_stored_so_escaped_characters_count(self, client):
+        message = "\u65e5" * 70_000  # 210 KB of UTF-8, 420 KB as the JSON escapes stores write
+        r = client.post("logs/", json=[log(message="ok"), log(message=message)])
+        assert r.status_code == 422
+        assert read(client) == []
+
     def test_logs_expire_after_the_history_retention(self, client, clock, dynamo_ctx):
         now = clock.freeze()
         post_logs(client, [log()])
