@@ -10,9 +10,10 @@ A filter never reads more than it must:
 
 A necessary ``timestamp`` criterion becomes the Query's key condition on ``ts_sk``, the partitions
 are merged in time order, remaining criteria are applied in memory, and reading stops after
-``offset + limit`` matches. When the key condition is the whole filter, each Query is also told
-to return at most ``offset + limit`` items, so a page costs what it returns. DynamoDB TTL deletes
-expired logs up to days late, so reads skip items past their ``_expires_at``.
+``offset + limit`` matches. Each partition is read in chunks (the first of ``offset + limit``
+items, then doubling), so a page costs about what it returns when the key condition is the whole
+filter, and what it has to look at otherwise. DynamoDB TTL deletes expired logs up to days
+late, so reads skip items past their ``_expires_at``.
 """
 
 from __future__ import annotations
@@ -90,57 +91,45 @@ def _bounds(f: LogFilter | None) -> tuple[str | None, str | None]:
     return low, high
 
 
-def _partitions(f: LogFilter | None) -> tuple[str, list[str], set[str]]:
-    """(index, partition keys, criteria the key condition fully answers)."""
+def _partitions(f: LogFilter | None) -> tuple[str, list[str]]:
+    """(index, partition keys) of the most selective necessary criterion."""
     if f is not None:
         for name, index in (("flow_run_id", "by_flow_run"), ("task_run_id", "by_task_run")):
             wanted = f._any_hint(name, uuid=True)
             if wanted is not None:
-                return index, sorted(wanted), {name, "timestamp"}
-    return "by_time", log_time_shards(), {"timestamp"}
+                return index, sorted(wanted)
+    return "by_time", log_time_shards()
 
 
-def _exact(f: LogFilter | None, covered: set[str]) -> bool:
-    """Whether every row the key condition returns matches the filter."""
-    if f is None:
-        return True
-    present = {n for n in type(f).model_fields if isinstance(getattr(f, n), _FilterModel)}
-    if len(present) > 1 and f.operator.value == "or_":
-        return False
-    return present <= covered
+_MAX_CHUNK = 1000
 
 
-class _Counted:
-    """A stream of one Query that remembers whether it hit its cap."""
-
-    def __init__(self, rows: Iterator[Doc], cap: int | None):
-        self.rows, self.cap, self.seen = rows, cap, 0
-
-    def __iter__(self) -> Iterator[Doc]:
-        for d in self.rows:
-            self.seen += 1
+def _partition(ctx: Ctx, index: str, pk: str, low: str | None, high: str | None, descending: bool,
+               first: int) -> Iterator[Doc]:
+    """One partition's logs in ``ts_sk`` order, read lazily in Queries of ``first`` items, then
+    doubling chunks, each starting at the last key read (sort keys are unique): a reader that
+    stops after n items has paid for about n items, whatever the partition holds."""
+    size = max(first, 2)  # a continuation returns the key it starts at again
+    after: str | None = None
+    while True:
+        got = 0
+        for d in ctx.stores.logs.query(index, pk, sk_gte=low, sk_lte=high, descending=descending, limit=size):
+            got += 1
+            if d["_ts_sk"] == after:
+                continue
+            after = d["_ts_sk"]
             yield d
-
-    @property
-    def capped(self) -> bool:
-        return self.cap is not None and self.seen >= self.cap
-
-
-def _read(ctx: Ctx, index: str, pks: Iterable[str], low: str | None, high: str | None,
-          descending: bool, per_query: int | None) -> tuple[Iterator[Doc], list[_Counted]]:
-    streams = [_Counted(ctx.stores.logs.query(index, pk, sk_gte=low, sk_lte=high, descending=descending,
-                                              limit=per_query), per_query)
-               for pk in pks]
-    if len(streams) == 1:
-        return iter(streams[0]), streams
-    return heapq.merge(*streams, key=lambda d: d["_ts_sk"], reverse=descending), streams
+        if got < size:
+            return
+        low, high = (low, after) if descending else (after, high)
+        size = min(size * 2, _MAX_CHUNK)
 
 
 def filter_logs(ctx: Ctx, q: LogQuery) -> list[dict[str, Any]]:
     """POST /logs/filter -> ``[Log]`` in timestamp order (ties in id order), offset/limit."""
     limit = check_limit(ctx, q.limit)
     f = q.logs
-    index, pks, covered = _partitions(f)
+    index, pks = _partitions(f)
     low, high = _bounds(f)
     if low is not None and high is not None and low > high:
         return []
@@ -157,11 +146,8 @@ def filter_logs(ctx: Ctx, q: LogQuery) -> list[dict[str, Any]]:
             if f is None or f.matches(d):
                 yield d
 
-    exact = _exact(f, covered)
-    rows, streams = _read(ctx, index, pks, low, high, descending, wanted if exact else None)
+    streams = [_partition(ctx, index, pk, low, high, descending, wanted) for pk in pks]
+    rows = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda d: d["_ts_sk"],
+                                                              reverse=descending)
     page = list(itertools.islice(live(rows), wanted))
-    if len(page) < wanted and any(s.capped for s in streams):
-        # expired-but-not-yet-deleted items used up a capped read: read again, uncapped
-        rows, _ = _read(ctx, index, pks, low, high, descending, None)
-        page = list(itertools.islice(live(rows), wanted))
     return [to_wire(d) for d in page[q.offset:]]

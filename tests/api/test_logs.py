@@ -246,3 +246,13 @@ class TestLogFilterCost:
         items_read.clear()
         assert len(read(client, logs={"flow_run_id": {"any_": [RUN]}}, limit=5, offset=5)) == 5
         assert sum(items_read) == 10
+
+    @pytest.mark.parametrize("sort", ["TIMESTAMP_ASC", "TIMESTAMP_DESC"])
+    def test_a_selective_filter_reads_on_in_growing_chunks_until_the_page_is_full(self, client, items_read, sort):
+        post_logs(client, [log(i, level=40 if i % 10 == 9 else 20, message=str(i)) for i in range(50)])
+        items_read.clear()
+        rows = read(client, logs={"flow_run_id": {"any_": [RUN]}, "level": {"ge_": 40}}, limit=3, sort=sort)
+        expected = ["9", "19", "29"] if sort == "TIMESTAMP_ASC" else ["49", "39", "29"]
+        assert messages(rows) == expected
+        assert items_read == [3, 6, 12, 24]  # growing chunks, each restarting at the last key read
+
