@@ -82,6 +82,15 @@ class TestClientSequence:
             "COMPLETED", None, r.json()["state"]["timestamp"])
         assert run["total_run_time"] == 2.0
 
+    def test_a_proposal_costs_two_reads_and_one_transaction_on_dynamodb(self, client, dynamo_ctx, dynamo_calls):
+        created = create_task(client, put_flow_run(dynamo_ctx)["id"])
+        dynamo_calls.clear()
+        assert propose(client, created["id"], "RUNNING").json()["status"] == "ACCEPT"
+        assert sorted(dynamo_calls) == ["GetItem", "GetItem", "TransactWriteItems"]
+        dynamo_calls.clear()
+        assert propose(client, created["id"], "COMPLETED").json()["status"] == "ACCEPT"
+        assert sorted(dynamo_calls) == ["GetItem", "TransactWriteItems"]
+
     def test_unknown_task_run_is_404_with_exception_message(self, client):
         tid = str(uuid.uuid4())
         r = client.post(f"task_runs/{tid}/set_state", json={"state": {"type": "RUNNING"}})
