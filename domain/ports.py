@@ -414,11 +414,18 @@ GLOBAL_CONCURRENCY_LIMITS = TableSpec(
     attrs=(("rev", _get("_rev")),),
 )
 
+FLOW_RUN_NOTIFICATION_POLICIES = TableSpec(
+    "FlowRunNotificationPolicies",
+    indexes=(Index("by_id", "all_pk", _const, "id_sk", _get("id"),
+                   serves="flow_run_notification_policies/filter (ordered by id, as the reference)"),),
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FLOWS, DEPLOYMENTS, FLOW_RUNS, TASK_RUNS, WORK_POOLS, WORK_QUEUES, VARIABLES,
     BLOCK_TYPES, BLOCK_SCHEMAS, BLOCK_DOCUMENTS, API_KEYS,
     FLOW_RUN_STATES, TASK_RUN_STATES, LOGS, WORKERS, CONCURRENCY_LIMITS, ARTIFACTS,
     ARTIFACT_COLLECTIONS, FLOW_RUN_INPUTS, GUARDS, SAVED_SEARCHES, GLOBAL_CONCURRENCY_LIMITS,
+    FLOW_RUN_NOTIFICATION_POLICIES,
 )
 
 
@@ -446,6 +453,7 @@ class Stores:
     guards: Store
     saved_searches: Store
     global_concurrency_limits: Store
+    flow_run_notification_policies: Store
 
     @classmethod
     def build(cls, make: Callable[[TableSpec], Store]) -> Stores:

@@ -31,6 +31,7 @@ TABLE_ENV = {
     "FlowRunInputs": "FLOW_RUN_INPUTS_TABLE",
     "Guards": "GUARDS_TABLE",
     "SavedSearches": "SAVED_SEARCHES_TABLE",
+    "FlowRunNotificationPolicies": "FLOW_RUN_NOTIFICATION_POLICIES_TABLE",
     "GlobalConcurrencyLimits": "GLOBAL_CONCURRENCY_LIMITS_TABLE",
 }
 

@@ -95,6 +95,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "SavedSearchesFilterFunction": {"body": _PAGE, "status": 200},
     "SavedSearchesDeleteFunction": {"status": 404},
     "BlockCapabilitiesReadFunction": {"status": 200},
+    "UiAdminSettingsFunction": {"status": 200},
+    "UiSchemasValidateFunction": {"body": {"schema": {"type": "object", "properties": {"n": {"type": "integer"}}},
+                                           "values": {"n": "x"}}, "status": 200},
+    "FlowRunNotificationPoliciesCreateFunction": {"body": {
+        "state_names": ["Failed"], "tags": [], "block_document_id": SAMPLE_ID}, "status": 409},
+    "FlowRunNotificationPoliciesReadFunction": {"status": 404},
+    "FlowRunNotificationPoliciesUpdateFunction": {"body": {"is_active": False}, "status": 404},
+    "FlowRunNotificationPoliciesDeleteFunction": {"status": 404},
+    "FlowRunNotificationPoliciesFilterFunction": {"body": _PAGE, "status": 200},
     # flows
     "FlowsCreateFunction": {"body": {"name": "my-flow", "tags": ["etl"]}, "status": 201},
     "FlowsReadFunction": {"status": 404},

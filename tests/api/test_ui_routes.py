@@ -353,3 +353,119 @@ class TestDashboardTaskRunCounts:
         r = client.post("ui/task_runs/dashboard/counts", json={"task_runs": {}})
         assert r.status_code == 422
         assert r.json() == {"detail": "task_runs.start_time.after_ is required"}
+
+
+@pytest.fixture
+def block_document_id(client):
+    t = client.post("block_types/", json={"name": "Secret", "slug": "secret"})
+    s = client.post("block_schemas/", json={"fields": {"title": "Secret", "type": "object", "properties": {}},
+                                            "block_type_id": t.json()["id"], "capabilities": []})
+    d = client.post("block_documents/", json={"name": "s", "data": {}, "block_type_id": t.json()["id"],
+                                              "block_schema_id": s.json()["id"]})
+    assert d.status_code == 201, d.text
+    return d.json()["id"]
+
+
+POLICY_KEYS = ["id", "created", "updated", "is_active", "state_names", "tags", "block_document_id", "message_template"]
+
+
+class TestNotificationPolicies:
+    def test_create_read_patch_delete(self, client, now, block_document_id):
+        r = client.post("flow_run_notification_policies/", json={
+            "state_names": ["Failed"], "tags": ["etl"], "block_document_id": block_document_id})
+        assert r.status_code == 201
+        body = r.json()
+        assert list(body) == POLICY_KEYS
+        assert (body["is_active"], body["message_template"]) == (True, None)
+        pid = body["id"]
+        r = client.patch(f"flow_run_notification_policies/{pid}", json={"is_active": False,
+                                                                          "message_template": "{flow_name} failed"})
+        assert r.status_code == 204
+        got = client.get(f"flow_run_notification_policies/{pid}").json()
+        assert (got["is_active"], got["message_template"], got["tags"]) == (False, "{flow_name} failed", ["etl"])
+        assert client.delete(f"flow_run_notification_policies/{pid}").status_code == 204
+        r = client.get(f"flow_run_notification_policies/{pid}")
+        assert r.status_code == 404
+        assert r.json() == {"detail": "flow run notification policy not found"}
+
+    def test_unknown_template_variable_is_422(self, client, now, block_document_id):
+        r = client.post("flow_run_notification_policies/", json={
+            "state_names": [], "tags": [], "block_document_id": block_document_id, "message_template": "{bad}"})
+        assert r.status_code == 422
+        assert r.json()["exception_detail"] == [{"loc": ["body", "message_template"],
+                                                 "msg": "Invalid template variable provided: 'bad'",
+                                                 "type": "value_error"}]
+
+    def test_unknown_block_document_is_the_integrity_409(self, client, now):
+        r = client.post("flow_run_notification_policies/", json={
+            "state_names": [], "tags": [], "block_document_id": str(uuid.uuid4())})
+        assert r.status_code == 409
+        assert r.json()["detail"].startswith("Data integrity conflict.")
+
+    def test_patch_unknown_is_404_with_the_reference_literal_text_quirk(self, client, now):
+        r = client.patch(f"flow_run_notification_policies/{uuid.uuid4()}", json={"is_active": False})
+        assert r.status_code == 404
+        assert r.json() == {"detail": "Flow run notification policy <built-in function id> not found"}
+
+    def test_filter_by_is_active(self, client, now, block_document_id):
+        ids = []
+        for active in (True, False):
+            ids.append(client.post("flow_run_notification_policies/", json={
+                "is_active": active, "state_names": [], "tags": [], "block_document_id": block_document_id}).json()["id"])
+        assert sorted(p["id"] for p in client.post("flow_run_notification_policies/filter", json={}).json()) == sorted(ids)
+        r = client.post("flow_run_notification_policies/filter",
+                        json={"flow_run_notification_policy_filter": {"is_active": {"eq_": True}}})
+        assert [p["id"] for p in r.json()] == [ids[0]]
+        # an empty filter object means the reference's default: inactive only
+        r = client.post("flow_run_notification_policies/filter", json={"flow_run_notification_policy_filter": {}})
+        assert [p["id"] for p in r.json()] == [ids[1]]
+
+
+SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}, "m": {"type": "array", "items": {"type": "integer"}}},
+          "required": ["n"]}
+
+
+class TestUiSchemasValidate:
+    @pytest.mark.parametrize(("values", "errors"), [
+        ({"n": 1}, []),
+        ({"n": 5, "m": [1, "a"]}, [{"property": "m", "errors": [{"index": 1, "errors": ["'a' is not of type 'integer'"]}]}]),
+        ({"m": "x"}, [{"property": "m", "errors": ["'x' is not valid under any of the given schemas"]},
+                      {"property": "n", "errors": ["'n' is a required property"]}]),
+        ({"n": {"__prefect_kind": "workspace_variable", "variable_name": "nope"}},
+         [{"property": "n", "errors": ["Variable 'nope' not found in workspace."]}]),
+        ({"n": {"__prefect_kind": "json", "value": "{bad"}},
+         [{"property": "n", "errors": ["Invalid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"]}]),
+        ({"n": {"__prefect_kind": "jinja", "template": "{{ x }}"}}, []),
+    ])
+    def test_errors_as_the_reference_nests_them(self, client, now, values, errors):
+        r = client.post("ui/schemas/validate", json={"schema": SCHEMA, "values": values})
+        assert r.status_code == 200
+        assert r.json() == {"errors": errors, "valid": not errors}
+
+    def test_workspace_variable_is_hydrated(self, client, now):
+        assert client.post("variables/", json={"name": "v", "value": "hello"}).status_code == 201
+        r = client.post("ui/schemas/validate", json={"schema": SCHEMA, "values": {
+            "n": {"__prefect_kind": "workspace_variable", "variable_name": "v"}}})
+        assert r.json() == {"errors": [{"property": "n", "errors": ["'hello' is not of type 'integer'"]}], "valid": False}
+
+    def test_invalid_schema_is_422(self, client, now):
+        r = client.post("ui/schemas/validate", json={"schema": {"type": "object", "properties": {"n": {"type": "bogus"}}},
+                                                     "values": {}})
+        assert r.status_code == 422
+        assert r.json() == {"detail": "Invalid schema: 'bogus' is not valid under any of the given schemas"}
+
+    def test_values_are_required(self, client, now):
+        r = client.post("ui/schemas/validate", json={"schema": {}})
+        assert r.status_code == 422
+        assert r.json()["exception_detail"][0]["loc"] == ["body", "values"]
+
+
+class TestAdminSettings:
+    def test_settings_by_reference_names_with_the_key_masked(self, client, now):
+        r = client.get("admin/settings")
+        assert r.status_code == 200
+        body = r.json()
+        assert body["PREFECT_API_DEFAULT_LIMIT"] == 200
+        assert body["PREFECT_SERVER_CORS_ALLOWED_ORIGINS"] == "*"
+        assert body["PREFECT_API_SERVICES_LATE_RUNS_AFTER_SECONDS"] == 15.0
+        assert body["PREFECT_API_KEY"] == "********"
