@@ -2,9 +2,9 @@
 ``/latest/filter``, ``/latest/count``.
 
 Planned like the other filters: ids -> BatchGetItem, ``key``/``flow_run_id``/``task_run_id``
-``any_`` -> one Query per value, ``flow_runs.id.any_`` -> the artifacts of those runs; otherwise
-the ``by_created`` (artifacts) or ``by_key`` (collections) index, read in order and cut early when
-that order is the requested one. The ``flow_runs``/``flows``/``deployments`` and ``task_runs``
+``any_`` -> one Query per value, ``flow_runs.id.any_`` / ``task_runs.id.any_`` -> the artifacts
+of those runs; otherwise the ``by_created`` (artifacts) or ``by_key`` (collections) index, read in
+order and cut early when that order is the requested one. The ``flow_runs``/``flows``/``deployments`` and ``task_runs``
 filters are evaluated on each artifact's flow run / task run (the reference's EXISTS joins),
 read in batches.
 """
@@ -161,6 +161,8 @@ def _artifact_candidates(ctx: Ctx, q: ArtifactCount) -> tuple[Iterable[Doc], boo
                 return _per_partition(store, index, values), False
     if q.flow_runs is not None and (run_ids := q.flow_runs.exact_ids()) is not None:
         return _per_partition(store, "by_flow_run", run_ids), False
+    if q.task_runs is not None and (task_ids := q.task_runs.exact_ids()) is not None:
+        return _per_partition(store, "by_task_run", task_ids), False
     return store.query("by_created", ALL, descending=True), True
 
 

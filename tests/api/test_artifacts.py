@@ -250,6 +250,18 @@ class TestFilterArtifacts:
         r = client.post("artifacts/filter", json={"flows": {"name": {"any_": ["etl"]}}})
         assert ids_of(r.json()) == [mine["id"]]
 
+    def test_task_runs_filter_joins_on_the_artifacts_task_run(self, client):
+        run = flow_run(client)
+        r = client.post("task_runs/", json={"flow_run_id": run["id"], "task_key": "t", "dynamic_key": "0"})
+        assert r.status_code == 201, r.text
+        task = r.json()
+        mine = make(client, task_run_id=task["id"])
+        make(client, task_run_id=str(uuid.uuid4()))
+        r = client.post("artifacts/filter", json={"task_runs": {"id": {"any_": [task["id"]]}}})
+        assert ids_of(r.json()) == [mine["id"]]
+        r = client.post("artifacts/filter", json={"task_runs": {"name": {"any_": [task["name"]]}}})
+        assert ids_of(r.json()) == [mine["id"]]
+
     def test_count(self, client, arts):
         assert client.post("artifacts/count", json={}).json() == 4
         assert client.post("artifacts/count", json={"artifacts": {"key": {"any_": ["a"]}}}).json() == 2
@@ -317,3 +329,31 @@ class TestDeleteArtifact:
     def test_unknown_artifact_is_404(self, client):
         r = client.delete(f"artifacts/{MISSING}")
         assert (r.status_code, r.json()) == (404, NOT_FOUND)
+
+
+class TestResultArtifactCollections:
+    def test_a_keyed_artifact_written_by_another_transaction_moves_the_collection_with_collection_ops(
+            self, client, dynamo_ctx, clock):
+        """What task-run orchestration does for a keyed result artifact: its own artifact put plus
+        ``collection_ops`` in one transaction."""
+        from domain.ports import Cond, TxPut
+        from domain.services import artifacts
+
+        clock.freeze()
+        make(client, key="res", data="old")
+        stamp = clock.advance(seconds=1).isoformat()
+        doc = {"id": str(uuid.uuid4()), "created": stamp, "updated": stamp, "key": "res", "type": "result",
+               "description": None, "data": {"storage_key": "x"}, "metadata_": None, "flow_run_id": None,
+               "task_run_id": None}
+        dynamo_ctx.stores.transact([TxPut(dynamo_ctx.stores.artifacts, doc, Cond.absent()),
+                                    *artifacts.collection_ops(dynamo_ctx, doc)])
+        body = client.get("artifacts/res/latest").json()
+        assert (body["type"], body["data"]) == ("result", {"storage_key": "x"})
+        assert client.post("artifacts/latest/filter", json={}).json()[0]["latest_id"] == doc["id"]
+
+    def test_collection_ops_of_an_unkeyed_artifact_are_empty(self, dynamo_ctx):
+        from domain.services import artifacts
+
+        assert artifacts.collection_ops(dynamo_ctx, {"id": "x", "created": "2026-01-01T00:00:00+00:00",
+                                                     "key": None}) == []
+
