@@ -200,10 +200,11 @@ def create(ctx: Ctx, body: TaskRunCreate) -> tuple[dict, bool]:
         if flow_run is None:
             raise IntegrityConflict()
     gid = guard_id(flow_run_id, body.task_key, body.dynamic_key)
-    for _ in attempts():
-        existing = _existing(ctx, gid)
-        if existing is not None:
-            return to_wire(existing, ctx.now()), False
+    for attempt in attempts():
+        if attempt:  # the guard was taken: an existing run (or a stale guard, now removed)
+            existing = _existing(ctx, gid)
+            if existing is not None:
+                return to_wire(existing, ctx.now()), False
         now = ctx.now()
         doc = _new_doc(body, flow_run_id, now)
         state = body.state or StateCreate(type="PENDING")
@@ -213,8 +214,8 @@ def create(ctx: Ctx, body: TaskRunCreate) -> tuple[dict, bool]:
         try:
             ctx.stores.transact(ops)
         except ConditionFailed:
-            if body.id is not None and _existing(ctx, gid) is None and ctx.stores.task_runs.get(doc["id"]):
-                raise IntegrityConflict() from None
+            if body.id is not None and ctx.stores.guards.get(gid) is None and ctx.stores.task_runs.get(doc["id"]):
+                raise IntegrityConflict() from None  # the client's id belongs to another task run
             continue
         return to_wire(plan.run if plan.ops else doc, now), True
     raise ServiceUnavailable("Service Unavailable")

@@ -45,6 +45,12 @@ class TestCreateTaskRun:
         assert again["id"] == first["id"]
         assert (again["name"], again["tags"], again["state_type"]) == ("one", ["a"], "PENDING")
 
+    def test_a_create_costs_one_read_and_one_transaction_on_dynamodb(self, client, dynamo_ctx, dynamo_calls):
+        flow = put_flow_run(dynamo_ctx)
+        dynamo_calls.clear()
+        create_task(client, flow["id"])
+        assert sorted(dynamo_calls) == ["GetItem", "TransactWriteItems"]
+
     def test_another_dynamic_key_or_flow_run_is_a_new_run(self, client, dynamo_ctx):
         flow, other = put_flow_run(dynamo_ctx), put_flow_run(dynamo_ctx)
         first = create_task(client, flow["id"])
