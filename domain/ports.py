@@ -189,6 +189,46 @@ def _when_scheduled(key: str) -> Callable[[Doc], str | None]:
     return lambda d: d.get(key) if d.get("state_type") == "SCHEDULED" else None
 
 
+def epoch_us(value: str | None) -> int | None:
+    if not value:
+        return None
+    import datetime as dt
+
+    from domain.timeutil import parse
+
+    return (parse(value) - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+
+
+ACTIVE_STATE_TYPES = frozenset(("PENDING", "RUNNING", "CANCELLING"))
+
+
+def _when_active(key: str) -> Callable[[Doc], str | None]:
+    return lambda d: d.get(key) if d.get("state_type") in ACTIVE_STATE_TYPES else None
+
+
+def _sched_at(d: Doc) -> str | None:
+    return _ts("next_scheduled_start_time")(d) if d.get("state_type") == "SCHEDULED" else None
+
+
+def _is_named(d: Doc, state_type: str, name: str) -> bool:
+    return d.get("state_type") == state_type and d.get("state_name") == name
+
+
+def _is_late_candidate(d: Doc) -> bool:
+    return _is_named(d, "SCHEDULED", "Scheduled") and bool(d.get("next_scheduled_start_time"))
+
+
+def _pause_timeout(d: Doc) -> str | None:
+    if d.get("state_type") != "PAUSED":
+        return None
+    timeout = ((d.get("state") or {}).get("state_details") or {}).get("pause_timeout")
+    if not timeout:
+        return None
+    from domain.timeutil import parse, sort_key
+
+    return sort_key(parse(timeout))
+
+
 FLOWS = TableSpec(
     "Flows",
     indexes=(Index("by_name", "all_pk", _const, "name", _get("name"), serves="flows filter/count sorted by name; like_ on names"),),
@@ -231,6 +271,32 @@ FLOW_RUNS = TableSpec(
               serves="subflow lookups: task_runs.subflow_runs and flow_runs.parent_flow_run_id (sparse)"),
         Index("by_expected_start", "all_pk", _const, "expected_sk", _ts("expected_start_time"),
               serves="UI: run histories, lateness and the flow-runs scatter over an expected_start_time window"),
+        # polling and the run services (domain/services/polling.py, run_services.py): each sparse,
+        # so a query's cost follows the runs concerned, never the finished runs stored
+        Index("active_by_work_queue", "active_work_queue_id", _when_active("work_queue_id"), "active_state",
+              _when_active("state_type"),
+              serves="worker polling: PENDING/RUNNING runs per queue for queue and pool concurrency "
+                     "limits (sparse: PENDING, RUNNING, CANCELLING only)"),
+        Index("scheduled_by_work_queue_name", "sched_work_queue_name", _when_scheduled("work_queue_name"),
+              "sched_at", _sched_at,
+              serves="agent polling (get_runs): SCHEDULED runs by their stored work_queue_name, any pool "
+                     "(quirk Q9; sparse: SCHEDULED only)"),
+        Index("active_by_work_queue_name", "active_work_queue_name", _when_active("work_queue_name"),
+              "active_state", _when_active("state_type"),
+              serves="agent polling: a queue's concurrency limit counts PENDING/RUNNING/CANCELLING runs "
+                     "by stored work_queue_name (sparse)"),
+        Index("late_candidates", "late_pk", lambda d: ALL if _is_late_candidate(d) else None,
+              "sched_at", lambda d: _sched_at(d) if _is_late_candidate(d) else None,
+              serves="late runs: SCHEDULED runs named exactly 'Scheduled', by next_scheduled_start_time; "
+                     "a tick reads only the overdue ones (sparse)"),
+        Index("late_by_work_queue", "late_work_queue_id",
+              lambda d: d.get("work_queue_id") if d.get("state_name") == "Late" else None,
+              "created_sk", _ts("created"),
+              serves="work queue status: late_runs_count of a queue (sparse: runs whose state is named Late)"),
+        Index("paused_by_timeout", "paused_pk", lambda d: ALL if _pause_timeout(d) else None,
+              "pause_timeout_sk", _pause_timeout,
+              serves="pause expiry: PAUSED runs by their state's pause_timeout (sparse: PAUSED with a "
+                     "timeout only, quirk Q11)"),
     ),
     attrs=(("rev", _get("_rev")),),
 )
@@ -262,6 +328,9 @@ WORK_QUEUES = TableSpec(
               serves="queues of a pool, read by (pool, name), priority bookkeeping"),
         Index("by_name", "all_pk", _const, "name", _get("name"), serves="work queue filter across pools"),
     ),
+    # ``updated`` in epoch microseconds: poll bookkeeping writes on condition that the queue is
+    # unchanged since it was read (every queue write bumps ``updated``), so it never undoes a PATCH
+    attrs=(("updated_us", lambda d: epoch_us(d.get("updated"))),),
 )
 
 VARIABLES = TableSpec(
@@ -350,10 +419,17 @@ LOGS = TableSpec(
     ttl_attr="expires_at",
 )
 
+def _online_until(d: Doc) -> str | None:
+    """When a worker stops counting as ONLINE: last heartbeat + 3 x (interval or 30 s)."""
+    return d.get("_online_until")
+
+
 WORKERS = TableSpec(
     "Workers",
-    indexes=(Index("by_pool", "work_pool_id", _get("work_pool_id"), "name", _get("name"),
-                   serves="workers of a pool (filter, pool status)"),),
+    # id = uuid5(pool id, name) (domain/services/workers.py): a heartbeat is an upsert by key
+    indexes=(Index("by_pool", "work_pool_id", _get("work_pool_id"), "online_until", _online_until,
+                   serves="workers of a pool (filter, pool deletion); pool READY = one item with "
+                          "online_until > now (a Query with limit 1)"),),
 )
 
 CONCURRENCY_LIMITS = TableSpec(

@@ -65,6 +65,8 @@ class Settings:
     cors_allowed_headers: str = "*"
     ui_api_url: str = "/api"  # what ui-settings tells the UI (the reference's default: relative)
     late_runs_after: dt.timedelta = dt.timedelta(seconds=15)
+    late_runs_enabled: bool = True
+    pause_expirations_enabled: bool = True
     task_run_tag_concurrency_slot_wait_seconds: int = 30
     task_cache_key_max_length: int = 2000
     foreman_inactivity_heartbeat_multiple: int = 3
@@ -104,6 +106,8 @@ class Settings:
             "cors_allowed_headers": ("PREFECT_SERVER_CORS_ALLOWED_HEADERS", str),
             "ui_api_url": ("PREFECT_UI_API_URL", str),
             "late_runs_after": ("PREFECT_API_SERVICES_LATE_RUNS_AFTER_SECONDS", _seconds),
+            "late_runs_enabled": ("PREFECT_API_SERVICES_LATE_RUNS_ENABLED", _bool),
+            "pause_expirations_enabled": ("PREFECT_API_SERVICES_PAUSE_EXPIRATIONS_ENABLED", _bool),
             "task_run_tag_concurrency_slot_wait_seconds": (
                 "PREFECT_TASK_RUN_TAG_CONCURRENCY_SLOT_WAIT_SECONDS", int),
             "task_cache_key_max_length": ("PREFECT_API_TASK_CACHE_KEY_MAX_LENGTH", int),

@@ -3,7 +3,9 @@
 Two triggers, one handler:
 
 * EventBridge ``rate(1 minute)`` (``source: aws.events``, ``detail-type: Scheduled Event``) -> one
-  ``tick`` over the deployments that are due — the safety net; with nothing due it is one Query.
+  ``tick`` over the deployments that are due — the safety net; with nothing due it is one Query —
+  then the run services (``run_services.tick``: late runs, expired pauses; one Query each when
+  there is nothing to do).
 * The Deployments table's DynamoDB stream (KEYS_ONLY) -> the fast path: just the deployments in the
   batch, those that are due (a new or changed deployment gets its runs within seconds).
 
@@ -17,7 +19,8 @@ import logging
 import time
 from typing import Any
 
-TABLES = ("Deployments", "FlowRuns")
+# the run services propose states: the run, its state history, a subflow's parent task run
+TABLES = ("Deployments", "FlowRuns", "FlowRunStates", "TaskRuns", "TaskRunStates", "Artifacts")
 
 log = logging.getLogger("flowplane.scheduler")
 
@@ -71,20 +74,26 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     kind = event_kind(event)
     started = time.monotonic()
     ctx = build_context()
+    deadline = None
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining):
+        deadline = started + max(0, remaining() - SAFETY_MARGIN_MS) / 1000
+    services: dict[str, Any] = {}
+    if kind == "tick":
+        from domain.services import run_services
+
+        services = run_services.tick(ctx, deadline=deadline).summary()
     if not ctx.settings.scheduler_enabled:
-        return {"scheduled": 0, "deployments": 0, "source": kind, "enabled": False}
+        return {"scheduled": 0, "deployments": 0, "source": kind, "enabled": False, **services}
 
     from domain.services import scheduler
 
     if kind == "tick":
-        deadline = None
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        if callable(remaining):
-            deadline = started + max(0, remaining() - SAFETY_MARGIN_MS) / 1000
         result = scheduler.tick(ctx, deadline=deadline)
     else:
         result = scheduler.process_deployments(ctx, stream_deployment_ids(event))
     summary = result.summary()
+    summary.update(services)
     summary.update(source=kind, ms=round((time.monotonic() - started) * 1000, 1))
     if result.scheduled or result.failed:
         log.info("scheduler %s: %s", kind, summary)

@@ -20,12 +20,11 @@ from domain.services.deployments import (
     _pool_errors,
     enforce_parameters,
     get_doc,
-    mutate,
     variable_lookup,
 )
 from domain.services.queries import check_limit
 from domain.states import apply_state
-from domain.timeutil import iso_utc, sort_key
+from domain.timeutil import sort_key
 
 
 def created_by_from_headers(automation_id: str | None, automation_name: str | None) -> dict | None:
@@ -150,29 +149,12 @@ def get_scheduled_flow_runs(ctx: Ctx, body: GetScheduledFlowRuns) -> tuple[list[
 
 
 def mark_polled(ctx: Ctx, dep_ids: list[str]) -> None:
-    """After polling: status READY, last_polled = now (bumps ``updated``). Best effort.
+    """After polling: status READY, last_polled = now (bumps ``updated``). Best effort: one
+    BatchGetItem, then a conditional put per deployment not already polled in the last few
+    seconds (``polling.mark_deployments_polled``)."""
+    from domain.services import polling
 
-    One BatchGetItem for all ids, then one conditional PutItem per existing deployment (a re-read
-    only when a concurrent write won the race).
-    """
-    stamp = iso_utc(ctx.now())
-
-    def change(d: dict) -> None:
-        d["status"] = "READY"
-        d["last_polled"] = stamp
-        d["updated"] = stamp
-
-    for doc in ctx.stores.deployments.get_many(dep_ids):
-        rev = doc.get("_rev", 0)
-        change(doc)
-        doc["_rev"] = rev + 1
-        try:
-            try:
-                ctx.stores.deployments.put(doc, cond=Cond.eq("rev", rev))
-            except ConditionFailed:
-                mutate(ctx, doc["id"], change)
-        except Exception:  # noqa: BLE001 - polling must not fail on bookkeeping (incl. a deleted deployment)
-            continue
+    polling.mark_deployments_polled(ctx, ctx.stores.deployments.get_many(dep_ids))
 
 
 def work_queue_check(ctx: Ctx, dep_id: str) -> list[dict[str, Any]]:

@@ -59,7 +59,9 @@ def ordered_schedules(doc: dict) -> list[dict]:
     return sorted(doc.get("schedules") or [], key=lambda s: s["updated"], reverse=True)
 
 
-def to_wire(doc: dict) -> dict[str, Any]:
+def to_wire(doc: dict, ctx: Ctx | None = None) -> dict[str, Any]:
+    """The DeploymentResponse. With ``ctx``, ``status`` is as of now: a READY deployment not
+    polled for 60 s reads NOT_READY (``polling.deployment_status``)."""
     schedules = [{k: s.get(k) for k in SCHEDULE_KEYS} for s in ordered_schedules(doc)]
     has_queue = bool(doc.get("work_queue_id"))
     out = {k: doc.get(k) for k in WIRE_KEYS}
@@ -72,6 +74,10 @@ def to_wire(doc: dict) -> dict[str, Any]:
         created_by=None,
         updated_by=None,
     )
+    if ctx is not None:
+        from domain.services import polling
+
+        out["status"] = polling.deployment_status(ctx, doc)
     return out
 
 
@@ -400,7 +406,7 @@ def create(ctx: Ctx, body: DeploymentCreate) -> tuple[dict, bool]:
         except ConditionFailed:
             continue
         delete_scheduled_runs(ctx, dep_id, auto_only=True)
-        return to_wire(doc), existing is None
+        return to_wire(doc, ctx), existing is None
     raise ServiceUnavailable("Service Unavailable")
 
 
@@ -516,7 +522,7 @@ def update(ctx: Ctx, dep_id: str, body: DeploymentUpdate) -> None:
 
 
 def read(ctx: Ctx, dep_id: str) -> dict:
-    return to_wire(get_doc(ctx, dep_id))
+    return to_wire(get_doc(ctx, dep_id), ctx)
 
 
 def read_by_name(ctx: Ctx, flow_name: str, deployment_name: str) -> dict:
@@ -526,7 +532,7 @@ def read_by_name(ctx: Ctx, flow_name: str, deployment_name: str) -> dict:
         if flow_id else None
     if doc is None:
         raise NotFound(NOT_FOUND)
-    return to_wire(doc)
+    return to_wire(doc, ctx)
 
 
 def delete(ctx: Ctx, dep_id: str) -> None:

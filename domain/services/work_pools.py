@@ -8,8 +8,8 @@ deleted and created again gets a new id. Pools cannot be renamed. The stored doc
 the wire ``WorkPool`` (keys in schema order).
 
 Status (reference ``models.workers``): ``prefect-agent`` pools report ``null``; other pools are
-``PAUSED`` while paused, else ``NOT_READY`` (flowplane has no worker heartbeats, which is what
-would make them ``READY``).
+``PAUSED`` while paused, else ``READY`` iff one of their workers is ONLINE, derived when read
+(``workers.pool_status``; the stored ``status`` is only the create/PATCH value).
 """
 
 from __future__ import annotations
@@ -130,11 +130,6 @@ class WorkPoolQuery(Page):
 
 class WorkPoolCount(Embedded):
     work_pools: WorkPoolFilter | None = None
-
-
-class WorkerHeartbeat(Embedded):
-    name: str
-    heartbeat_interval_seconds: int | None = None
 
 
 # ---------------------------------------------------------------------------------- documents
@@ -287,8 +282,17 @@ def create(ctx: Ctx, body: WorkPoolCreate) -> dict[str, Any]:
     return to_wire(pool)
 
 
+def wire_now(ctx: Ctx, doc: Doc) -> dict[str, Any]:
+    """The wire pool with its status as of now (one Workers Query for an unpaused non-agent pool)."""
+    from domain.services import workers
+
+    out = to_wire(doc)
+    out["status"] = workers.pool_status(ctx, doc)
+    return out
+
+
 def read(ctx: Ctx, name: str) -> dict[str, Any]:
-    return to_wire(get_pool_or_404(ctx, name))
+    return wire_now(ctx, get_pool_or_404(ctx, name))
 
 
 def update(ctx: Ctx, name: str, body: WorkPoolUpdate) -> None:
@@ -333,24 +337,9 @@ def delete(ctx: Ctx, name: str) -> None:
         name_guards.remove(ctx, ctx.stores.work_pools, pool["id"], name_guards.work_pool(pool["name"]))
     except ConditionFailed:
         raise not_found(name) from None
+    from domain.services import workers
 
-
-def worker_heartbeat(ctx: Ctx, name: str, body: WorkerHeartbeat) -> None:
-    """POST /work_pools/{name}/workers/heartbeat (what ``prefect worker start`` sends every loop).
-
-    flowplane keeps no worker records (no Workers table); a heartbeat does what matters on the
-    wire: a NOT_READY pool becomes READY, as in the reference. The write happens only on that
-    transition, so steady-state heartbeats cost one GetItem.
-    """
-    pool = get_pool_or_404(ctx, name)
-    if pool.get("status") != "NOT_READY":
-        return
-    pool["status"] = "READY"
-    pool["updated"] = iso_utc(ctx.now())
-    try:
-        ctx.stores.work_pools.put(pool, cond=Cond.exists())
-    except ConditionFailed:
-        raise not_found(name) from None
+    workers.delete_pool_workers(ctx, pool["id"])  # the reference's ON DELETE CASCADE
 
 
 # ---------------------------------------------------------------------------- filter / count
@@ -377,7 +366,7 @@ def _matching(ctx: Ctx, f: WorkPoolFilter | None) -> Iterator[Doc]:
 def filter_pools(ctx: Ctx, q: WorkPoolQuery) -> list[dict[str, Any]]:
     """POST /work_pools/filter: ordered by name, offset/limit (spec §2.5)."""
     limit = check_limit(ctx, q.limit)
-    return [to_wire(d) for d in itertools.islice(_matching(ctx, q.work_pools), q.offset, q.offset + limit)]
+    return [wire_now(ctx, d) for d in itertools.islice(_matching(ctx, q.work_pools), q.offset, q.offset + limit)]
 
 
 def count_pools(ctx: Ctx, q: WorkPoolCount) -> int:

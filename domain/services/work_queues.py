@@ -146,7 +146,9 @@ def queue_wire(ctx: Ctx, queue_doc: Doc, pool_doc: Doc | None = None) -> dict[st
     else:
         pool_name = None
     out["work_pool_name"] = pool_name
-    out["status"] = queue_doc.get("status")
+    from domain.services import polling
+
+    out["status"] = polling.queue_status(ctx, queue_doc)  # READY lapses 60 s after the last poll
     return out
 
 
@@ -519,22 +521,3 @@ def _ties_by_creation(docs: Iterable[Doc]) -> Iterable[Doc]:
     for _, run in itertools.groupby(docs, key=lambda d: d["name"]):
         yield from sorted(run, key=_name_then_created)
 
-
-def read_status(ctx: Ctx, queue_id: str) -> dict[str, Any]:
-    """GET /work_queues/{id}/status: healthy = no late runs and polled within the last 60 s."""
-    queue = read_queue(ctx, queue_id)
-    if queue is None:
-        # the reference answers {"exception_message": "..."} here; flowplane keeps its envelope
-        raise NotFound(f"Work queue with id {queue_id} not found")
-    late = sum(
-        1 for run in ctx.stores.flow_runs.query("by_state_type", "SCHEDULED")
-        if run.get("work_queue_id") == queue_id and run.get("state_name") == "Late"
-    )
-    polled = queue.get("last_polled")
-    healthy = late <= 0 and polled is not None and (ctx.now() - parse(polled)).total_seconds() <= 60
-    return {
-        "healthy": healthy,
-        "late_runs_count": late,
-        "last_polled": polled,
-        "health_check_policy": {"maximum_late_runs": 0, "maximum_seconds_since_last_polled": 60},
-    }

@@ -15,7 +15,8 @@ router = APIRouter()
 @router.post("/deployments/filter")
 def filter_deployments(body: Body):
     q = parse_model(queries.DeploymentQuery, body)
-    return json_response([deployments.to_wire(d) for d in queries.filter_deployments(context(), q)])
+    ctx = context()
+    return json_response([deployments.to_wire(d, ctx) for d in queries.filter_deployments(ctx, q)])
 
 
 handler = lambda_handler(router)

@@ -6,7 +6,7 @@ from domain.services import work_pools
 from handlers._app import lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("WorkPools", "WorkQueues", "Deployments")
+TABLES = ("WorkPools", "WorkQueues", "Deployments", "Workers")
 router = APIRouter()
 
 

@@ -6,7 +6,7 @@ from domain.services import work_pools
 from handlers._app import json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("WorkPools",)
+TABLES = ("WorkPools", "Workers")
 READ_ONLY = True
 router = APIRouter()
 

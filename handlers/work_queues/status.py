@@ -4,7 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from domain.services import work_queues
+from domain.services import polling
 from handlers._app import json_response, lambda_handler
 from handlers._deps import context
 
@@ -15,7 +15,7 @@ router = APIRouter()
 
 @router.get("/work_queues/{id}/status")
 def read_work_queue_status(id: UUID):
-    return json_response(work_queues.read_status(context(), str(id)))
+    return json_response(polling.queue_health(context(), str(id)))
 
 
 handler = lambda_handler(router)

@@ -1,4 +1,5 @@
-"""``flowplane tick``: run one scheduler tick against the local store and print what it scheduled.
+"""``flowplane tick``: run one scheduler tick against the local store and print what it scheduled
+(and the runs the run services marked Late or failed after an expired pause).
 
 By default it ticks the SQLite data of ``flowplane serve`` (``--data-dir DIR``, default
 ``$FLOWPLANE_DATA_DIR`` or ``~/.flowplane``) — also while that server runs: SQLite serialises the
@@ -40,7 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from domain.context import Ctx
-    from domain.services import scheduler
+    from domain.services import run_services, scheduler
     from domain.settings import Settings
     from infra.local import store as local_store
 
@@ -55,19 +56,21 @@ def run(args: argparse.Namespace) -> int:
     try:
         ctx = Ctx(stores=store.stores, settings=store.settings)
         started = time.monotonic()
+        services = run_services.tick(ctx)
         result = scheduler.tick(ctx)
         ms = (time.monotonic() - started) * 1000
     finally:
         store.close()
     if args.json:
-        print(json.dumps({**result.summary(), "ms": round(ms, 1),
+        print(json.dumps({**result.summary(), **services.summary(), "ms": round(ms, 1),
                           "outcomes": [vars(o) for o in result.outcomes]}, indent=2))
         return 1 if result.failed else 0
-    print(render(result, ms, store.description, embedded=args.store == "moto" and not args.dynamodb_endpoint))
+    print(render(result, ms, store.description, embedded=args.store == "moto" and not args.dynamodb_endpoint,
+                 services=services))
     return 1 if result.failed else 0
 
 
-def render(result, ms: float, endpoint: str, *, embedded: bool = False) -> str:
+def render(result, ms: float, endpoint: str, *, embedded: bool = False, services=None) -> str:
     lines = [f"flowplane tick on {endpoint}{' (embedded, empty tables)' if embedded else ''}",
              f"Scheduled {result.scheduled} run{'s' if result.scheduled != 1 else ''} for "
              f"{result.materialised} deployment{'s' if result.materialised != 1 else ''} "
@@ -87,6 +90,9 @@ def render(result, ms: float, endpoint: str, *, embedded: bool = False) -> str:
         lines.extend(f"      {t}" for t in o.scheduled)
         if o.stale_removed:
             lines.append(f"      ({o.stale_removed} stale run(s) removed)")
+    if services is not None and (services.late or services.expired_pauses or services.failed):
+        lines.append(f"Marked {services.late} run(s) Late, failed {services.expired_pauses} expired pause(s)"
+                     f"{f', {services.failed} failure(s)' if services.failed else ''}.")
     if embedded and not result.deployments:
         lines.append("Nothing due. To tick the data of `flowplane serve`, leave out --store moto.")
     return "\n".join(lines)

@@ -523,34 +523,3 @@ class TestFilterWorkPoolQueues:
         make_pool(client)
         r = client.post("work_pools/pool/queues/filter", json={"limit": 500})
         assert r.json() == {"detail": "Invalid limit: must be less than or equal to 200."}
-
-
-class TestWorkerHeartbeat:
-    def test_heartbeat_is_204_and_readies_a_not_ready_pool(self, client):
-        make_pool(client, type="process")
-        r = client.post("work_pools/pool/workers/heartbeat", json={"name": "w1", "heartbeat_interval_seconds": 30})
-        assert (r.status_code, r.content) == (204, b"")
-        assert client.get("work_pools/pool").json()["status"] == "READY"
-
-    def test_paused_and_agent_pools_keep_their_status(self, client):
-        make_pool(client, "paused", type="process", is_paused=True)
-        make_pool(client, "agent")
-        for name in ("paused", "agent"):
-            assert client.post(f"work_pools/{name}/workers/heartbeat", json={"name": "w"}).status_code == 204
-        assert client.get("work_pools/paused").json()["status"] == "PAUSED"
-        assert client.get("work_pools/agent").json()["status"] is None
-
-    def test_steady_state_heartbeat_only_reads(self, client, dynamo_calls):
-        make_pool(client, type="process")
-        client.post("work_pools/pool/workers/heartbeat", json={"name": "w"})
-        dynamo_calls.clear()
-        client.post("work_pools/pool/workers/heartbeat", json={"name": "w", "extra": 1})
-        assert list(dynamo_calls) == ["GetItem", "GetItem"]  # the pool's name guard, the pool
-
-    def test_unknown_pool_is_404_and_name_is_required(self, client):
-        r = client.post("work_pools/nope/workers/heartbeat", json={"name": "w"})
-        assert (r.status_code, r.json()) == (404, {"detail": 'Work pool "nope" not found.'})
-        make_pool(client)
-        r = client.post("work_pools/pool/workers/heartbeat", json={})
-        assert r.status_code == 422
-        assert r.json()["exception_detail"][0]["loc"] == ["body", "name"]

@@ -77,28 +77,30 @@ class TestSchedulerHandler:
         assert handler_mod.sample_event() == scheduled_event()
 
     def test_declares_its_tables(self):
-        assert handler_mod.TABLES == ("Deployments", "FlowRuns")
+        assert handler_mod.TABLES == ("Deployments", "FlowRuns", "FlowRunStates", "TaskRuns", "TaskRunStates",
+                                      "Artifacts")
 
-    def test_tick_with_nothing_due_is_exactly_one_dynamodb_request(self, client, flow, dynamo_calls):
+    def test_tick_with_nothing_due_late_or_expired_is_one_query_per_index(self, client, flow, dynamo_calls):
         deploy(client, flow["id"])
         tick()
         dynamo_calls.clear()
         out = tick()
-        assert list(dynamo_calls) == ["Query"]
+        assert list(dynamo_calls) == ["Query"] * 3  # late_candidates, paused_by_timeout, due
         assert (out["scheduled"], out["deployments"], out["source"]) == (0, 0, "tick")
 
-    def test_tick_on_empty_tables_is_exactly_one_dynamodb_request(self, app, dynamo_calls):
+    def test_tick_on_empty_tables_is_one_query_per_index(self, app, dynamo_calls):
         dynamo_calls.clear()
         tick()
-        assert list(dynamo_calls) == ["Query"]
+        assert list(dynamo_calls) == ["Query"] * 3
 
     def test_a_due_hourly_deployment_costs_six_requests(self, client, flow, dynamo_calls):
         deploy(client, flow["id"])
         dynamo_calls.clear()
         out = tick()
         assert out["scheduled"] == 3
-        # due Query, BatchGetItem of the page, runs Query, 3 conditional puts, due_at put
-        assert sorted(dynamo_calls) == sorted(["Query", "BatchGetItem", "Query"] + ["PutItem"] * 4)
+        # late-runs and pause-expiry Queries (nothing to do), due Query, BatchGetItem of the page,
+        # runs Query, 3 conditional puts, due_at put
+        assert sorted(dynamo_calls) == sorted(["Query", "Query"] + ["Query", "BatchGetItem", "Query"] + ["PutItem"] * 4)
 
     def test_summary_is_json_with_counts(self, client, flow):
         deploy(client, flow["id"])
@@ -135,7 +137,7 @@ class TestSchedulerHandler:
         with pytest.raises(ValueError, match="scheduled event or a DynamoDB stream"):
             handler_mod.handler(event, None)
 
-    def test_disabled_scheduler_does_nothing(self, client, flow, dynamo_ctx, dynamo_calls):
+    def test_disabled_scheduler_runs_only_the_run_services(self, client, flow, dynamo_ctx, dynamo_calls):
         from dataclasses import replace
 
         deploy(client, flow["id"])
@@ -146,8 +148,9 @@ class TestSchedulerHandler:
             out = tick()
         finally:
             dynamo_ctx.settings = saved
-        assert out == {"scheduled": 0, "deployments": 0, "source": "tick", "enabled": False}
-        assert list(dynamo_calls) == []
+        assert out == {"scheduled": 0, "deployments": 0, "source": "tick", "enabled": False, "late": 0,
+                       "expired_pauses": 0, "service_failures": 0, "services_incomplete": False}
+        assert list(dynamo_calls) == ["Query", "Query"]  # late candidates, expired pauses: none
 
     def test_lambda_time_budget_leaves_the_rest_due(self, client, flow):
         deploy(client, flow["id"])
