@@ -288,3 +288,18 @@ class TestServedSchedule:
             assert history[0] == ("SCHEDULED", "Scheduled")
             assert history[-3:] == [("PENDING", "Pending"), ("RUNNING", "Running"), ("COMPLETED", "Completed")]
             await wait_for_logs(client, run.id, ["scheduled run executing"], runtimes=[served.runtime])
+
+
+class TestServeShutdown:
+    """Runs last in the module: it stops the module's serve process."""
+
+    async def test_stopping_serve_pauses_its_deployments_and_drops_their_future_scheduled_runs(self, served):
+        served.runtime.stop()
+        assert served.runtime.returncode is not None
+        async with get_client() as client:
+            for dep in DEPLOYMENTS:
+                d = await client.read_deployment(served.deployment_ids[dep])
+                assert d.paused is True, dep
+            runs = await client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[served.deployment_ids["sched"]])))
+            assert [r.state_type.value for r in runs] == ["COMPLETED"]
