@@ -204,3 +204,36 @@ class TestDataDirLock:
         again = open_store(Settings(), data_dir=tmp_path / "env-dir")  # --data-dir wins; lock was released
         assert again.stores.variables.get("v") == {"id": "v", "name": "n"}
         again.close()
+
+
+class TestTickOnTheServersData:
+    def test_flowplane_tick_schedules_runs_for_a_deployment_in_the_data_dir(self, tmp_path, _full_app, capsys):
+        import json as jsonlib
+
+        from starlette.testclient import TestClient
+
+        from domain.context import Ctx
+        from domain.settings import Settings
+        from handlers import _deps
+        from infra.local import tick
+        from infra.sqlite.store import SqliteDb, sqlite_stores
+
+        db = SqliteDb(tmp_path / "flowplane.db")
+        _deps.use_context(Ctx(stores=sqlite_stores(db), settings=Settings()))
+        try:
+            with TestClient(_full_app, base_url="http://testserver/api/") as c:
+                flow_id = c.post("flows/", json={"name": "ticked"}).json()["id"]
+                dep = c.post("deployments/", json={"name": "d", "flow_id": flow_id,
+                                                   "schedules": [{"schedule": {"interval": 3600}}]})
+                assert dep.status_code == 201, dep.text
+        finally:
+            _deps.use_context(None)
+            db.close()
+
+        assert tick.main(["--data-dir", str(tmp_path), "--json"]) == 0
+        out = jsonlib.loads(capsys.readouterr().out)
+        assert (out["deployments"], out["scheduled"]) == (1, 3)
+        db = SqliteDb(tmp_path / "flowplane.db")
+        runs = list(sqlite_stores(db).flow_runs.query("scheduled_by_deployment", dep.json()["id"]))
+        assert len(runs) == 3
+        db.close()
