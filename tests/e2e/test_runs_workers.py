@@ -14,6 +14,7 @@ import time
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
+from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
 from prefect.flows import Flow
 from runtime import (
@@ -41,7 +42,8 @@ FLOWS_FILE = '''
 import os
 import time
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, suspend_flow_run, task
+from prefect.runtime import flow_run
 
 UID = "@UID@"
 
@@ -69,6 +71,18 @@ def sleep_flow(seconds: int = 120, pid_file: str = ""):
         os.replace(pid_file + ".tmp", pid_file)
     get_run_logger().info("sleeping %s s", seconds)
     time.sleep(seconds)
+
+
+@flow(name=f"worker-crash-{UID}")
+def crash_flow(code: int = 3):
+    os._exit(code)
+
+
+@flow(name=f"worker-suspend-{UID}")
+def suspend_flow():
+    get_run_logger().info("started, run_count %s", flow_run.run_count)
+    suspend_flow_run(timeout=90)
+    get_run_logger().info("after resume")
 '''
 
 
@@ -195,6 +209,51 @@ class TestProcessWorker:
             while pid_alive(pid) and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
             assert not pid_alive(pid), f"flow process {pid} still alive after cancellation"
+
+
+class TestCrashAndSuspend:
+    async def test_flow_process_exiting_non_zero_is_crashed_by_the_worker(self, pool):
+        dep_name = f"crash-{pool.uid}"
+        await pool.deploy("worker_flows.py:crash_flow", dep_name)
+        async with get_client() as client:
+            run = await run_deployment(f"worker-crash-{pool.uid}/{dep_name}", timeout=0, parameters={"code": 3})
+            done = await wait_for_final(client, run.id, RUN_TIMEOUT, [pool.worker])
+            assert done.state_type.value == "CRASHED"
+            assert done.state_name == "Crashed"
+            assert done.state.message == "Flow run infrastructure exited with non-zero status code 3."
+            assert state_history(run.id) == [
+                ("SCHEDULED", "Scheduled"), ("PENDING", "Pending"), ("RUNNING", "Running"), ("CRASHED", "Crashed"),
+            ]
+
+    async def test_suspended_run_resumed_is_rescheduled_and_completed_by_the_worker(self, pool):
+        """§3.5 suspend: PAUSED `Suspended` (the process exits) → resume → SCHEDULED `Resuming` → the
+        worker runs the flow again; the same pause key is rejected to RUNNING and the flow goes on."""
+        dep_name = f"suspend-{pool.uid}"
+        await pool.deploy("worker_flows.py:suspend_flow", dep_name)
+        async with get_client() as client:
+            run = await run_deployment(f"worker-suspend-{pool.uid}/{dep_name}", timeout=0)
+            paused = await wait_for_type(client, run.id, "PAUSED", RUN_TIMEOUT, [pool.worker])
+            assert paused.state_name == "Suspended"
+            assert paused.state.state_details.pause_reschedule is True
+            assert paused.state.state_details.pause_key == "1"
+
+            result = await client.resume_flow_run(run.id)
+            assert result.status.value == "ACCEPT"
+            assert (result.state.type, result.state.name) == (StateType.SCHEDULED, "Resuming")
+
+            done = await wait_for_final(client, run.id, RUN_TIMEOUT, [pool.worker])
+            assert done.state_type.value == "COMPLETED"
+            assert state_history(run.id) == [
+                ("SCHEDULED", "Scheduled"), ("PENDING", "Pending"), ("RUNNING", "Running"),
+                ("PAUSED", "Suspended"), ("SCHEDULED", "Resuming"), ("PENDING", "Pending"), ("RUNNING", "Running"),
+                ("COMPLETED", "Completed"),
+            ]
+            messages = await wait_for_logs(client, run.id, ["after resume"], runtimes=[pool.worker])
+            # the flow ran twice; the rescheduled run's PENDING → RUNNING does not count again
+            assert [m for m in messages if m.startswith("started, run_count")] == ["started, run_count 1"] * 2
+            assert done.run_count == 1
+            assert done.empirical_policy.pause_keys == {"1"}
+            assert done.empirical_policy.resuming is False
 
 
 class TestPoolConcurrencyLimit:
