@@ -27,6 +27,16 @@ def check_size(table: str, body: str) -> None:
                        f"(DynamoDB items are limited to 400 KB).")
 
 
+def check_distinct_items(ops: Sequence[TxOp]) -> None:
+    """DynamoDB refuses a transaction with two operations on one item (ValidationException)."""
+    seen = set()
+    for op in ops:
+        key = (op.store.spec.name, op.id if isinstance(op, TxDelete) else op.doc["id"])
+        if key in seen:
+            raise ValueError(f"a transaction cannot include two operations on one item ({key[0]} {key[1]})")
+        seen.add(key)
+
+
 class MemoryStore:
     def __init__(self, spec: TableSpec):
         self.spec = spec
@@ -90,6 +100,7 @@ class MemoryStore:
     def transact(ops: Sequence[TxOp]) -> None:
         if len(ops) > 100:
             raise ValueError("a transaction holds at most 100 items")
+        check_distinct_items(ops)
         stores = {id(op.store): op.store for op in ops}
         locks = [stores[k]._lock for k in sorted(stores)]
         for lock in locks:

@@ -41,7 +41,7 @@ from typing import Any
 
 from domain.errors import ConditionFailed, ServiceUnavailable
 from domain.ports import ALL_TABLES, Cond, Doc, Index, Stores, TableSpec, TxDelete, TxOp
-from infra.memory import check_size
+from infra.memory import check_distinct_items, check_size
 
 BUSY_TIMEOUT_MS = 10_000
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit, kept so local code cannot rely on more
@@ -405,6 +405,7 @@ class SqliteStore:
             return
         if len(ops) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"a transaction holds at most {MAX_TRANSACTION_ITEMS} items")
+        check_distinct_items(ops)
         db = ops[0].store.db
         if any(getattr(op.store, "db", None) is not db for op in ops):
             raise ValueError("a transaction's tables must be in one SQLite database")
