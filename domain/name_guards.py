@@ -29,10 +29,10 @@ could miss it — and they cannot tell a create-or-get which id won.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from domain.context import Ctx
-from domain.errors import ConditionFailed
+from domain.errors import ConditionFailed, ServiceUnavailable
 from domain.ports import Cond, Doc, Store, TxDelete, TxPut
 
 # DynamoDB allows 2048 bytes in a partition key; longer natural keys are hashed.
@@ -136,6 +136,32 @@ def rename(ctx: Ctx, store: Store, doc: Doc, old_name: str, old_key: str, new_ke
         TxPut(ctx.stores.guards, {"id": new_key, "owner_id": doc["id"]}, Cond.absent()),
         TxPut(store, doc, Cond.eq("name", old_name)),
     ])
+
+
+def save(ctx: Ctx, store: Store, doc: Doc, old_name: str, key_of: Callable[[str], str]) -> str:
+    """Write back a renamable object read with ``old_name`` (``doc`` may carry a new name): a plain
+    put on the name read, or a ``rename``. Retried while a concurrent transaction only conflicts.
+
+    Returns ``"ok"``, ``"taken"`` (another object holds the new name) or ``"gone"`` (the object was
+    deleted or renamed meanwhile).
+    """
+    from domain.contention import attempts
+
+    renamed = doc["name"] != old_name
+    for _ in attempts(12):
+        try:
+            if renamed:
+                rename(ctx, store, doc, old_name, key_of(old_name), key_of(doc["name"]))
+            else:
+                store.put(doc, cond=Cond.eq("name", old_name))
+            return "ok"
+        except ConditionFailed:
+            if renamed and owner(ctx, key_of(doc["name"])) not in (None, doc["id"]):
+                return "taken"
+            current = store.get(doc["id"])
+            if current is None or current["name"] != old_name:
+                return "gone"
+    raise ServiceUnavailable("Service Unavailable")
 
 
 def remove_many(ctx: Ctx, store: Store, pairs: Iterable[tuple[str, str]]) -> None:

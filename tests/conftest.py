@@ -87,8 +87,34 @@ def _moto_session():
     """One moto mock for the whole session (per xdist worker); tables are emptied per test."""
     from moto import mock_aws
 
+    _isolate_moto_writes()
     with mock_aws():
         yield
+
+
+def _isolate_moto_writes() -> None:
+    """Give moto DynamoDB's write isolation. moto applies a transaction's writes one by one and
+    rolls a failed one back by restoring copies of whole tables, so concurrent writers (threads in
+    a race test) could see or erase each other's half-done transactions, which DynamoDB never
+    allows; one lock around moto's write paths restores that guarantee."""
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_flowplane_isolated", False):
+        return
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        @functools.wraps(original)
+        def locked(self, *args, _original=original, **kwargs):
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+    DynamoDBBackend._flowplane_isolated = True
 
 
 def _fresh_tables(settings: Settings, template: dict | None = None) -> None:

@@ -22,7 +22,7 @@ from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound, ServiceUnavailable
 from domain.filters import VariableFilter, VariableSort, sort_documents
 from domain.parsing import Embedded, invalid
-from domain.ports import ALL, Cond, Doc
+from domain.ports import ALL, Doc
 from domain.services.queries import Page, check_limit
 from domain.timeutil import iso_utc
 
@@ -155,16 +155,11 @@ def _update(ctx: Ctx, doc: Doc, body: VariableUpdate) -> None:
         raise IntegrityConflict()
     doc.update(fields)
     doc["updated"] = iso_utc(ctx.now())
-    try:
-        if renamed:
-            name_guards.rename(ctx, ctx.stores.variables, doc, old_name, name_guards.variable(old_name),
-                               name_guards.variable(doc["name"]))
-        else:
-            ctx.stores.variables.put(doc, cond=Cond.eq("name", old_name))
-    except ConditionFailed:
-        if renamed and name_guards.owner(ctx, name_guards.variable(doc["name"])) is not None:
-            raise IntegrityConflict() from None  # a concurrent create or rename took the name
-        raise NotFound(NOT_FOUND) from None
+    outcome = name_guards.save(ctx, ctx.stores.variables, doc, old_name, name_guards.variable)
+    if outcome == "taken":
+        raise IntegrityConflict()  # a concurrent create or rename took the name
+    if outcome == "gone":
+        raise NotFound(NOT_FOUND)
 
 
 def read(ctx: Ctx, raw_id: str) -> dict[str, Any]:

@@ -335,24 +335,22 @@ def _apply_update(ctx: Ctx, queue: Doc, body: WorkQueueUpdate, *, pool_scoped: b
                 fields["status"] = "READY"
     queue.update(fields)
     queue["updated"] = iso_utc(ctx.now())
-    try:
-        if renamed:
-            pool_id = queue["work_pool_id"]
-            name_guards.rename(ctx, ctx.stores.work_queues, queue, old_name,
-                               name_guards.work_queue(pool_id, old_name), name_guards.work_queue(pool_id, queue["name"]))
-        else:
-            ctx.stores.work_queues.put(queue, cond=Cond.eq("name", old_name))
-    except ConditionFailed:
-        raise NotFound(LEGACY_NOT_FOUND) from None
+    pool_id = queue["work_pool_id"]
+    outcome = name_guards.save(ctx, ctx.stores.work_queues, queue, old_name,
+                               lambda n: name_guards.work_queue(pool_id, n))
+    if outcome == "taken":
+        raise IntegrityConflict()  # a concurrent create or rename took the name
+    if outcome == "gone":
+        raise NotFound(LEGACY_NOT_FOUND)
     if pool_scoped and "priority" in fields:
-        if renamed and name_guards.owner(ctx, name_guards.work_queue(queue["work_pool_id"], queue["name"])):
-            raise IntegrityConflict() from None  # a concurrent create or rename took the name
         _shift_priorities(ctx, queue["work_pool_id"], {queue["id"]: fields["priority"]}, known=queue)
     if renamed:
         detach_deployments(ctx, queue["id"], rename_to=queue["name"])
 
 
 def _delete(ctx: Ctx, queue: Doc) -> None:
+    """The queue and its name guard, in one transaction (on the name read: a queue renamed
+    meanwhile is read again)."""
     detach_deployments(ctx, queue["id"])
     for _ in attempts(8):
         try:
@@ -364,8 +362,6 @@ def _delete(ctx: Ctx, queue: Doc) -> None:
             if queue is None:
                 raise NotFound(LEGACY_NOT_FOUND) from None
     raise ServiceUnavailable("Service Unavailable")
-    """The queue and its name guard, in one transaction (on the name read: a queue renamed
-    meanwhile is read again)."""
 
 
 def _is_default_queue(ctx: Ctx, queue: Doc) -> bool:
@@ -520,4 +516,3 @@ def _ties_by_creation(docs: Iterable[Doc]) -> Iterable[Doc]:
     lists them; lazily, one run of equal names at a time."""
     for _, run in itertools.groupby(docs, key=lambda d: d["name"]):
         yield from sorted(run, key=_name_then_created)
-
