@@ -269,3 +269,30 @@ async def artifacts_of(client, flow_run_id):
 
 def new_uid() -> str:
     return uuid.uuid4().hex[:10]
+
+
+# --- the 2.20 wire shapes (key order as `prefect server start` emits them) ---------------------------
+
+FLOW_RUN_KEYS = [
+    "id", "created", "updated", "name", "flow_id", "state_id", "deployment_id", "deployment_version",
+    "work_queue_id", "work_queue_name", "flow_version", "parameters", "idempotency_key", "context",
+    "empirical_policy", "tags", "parent_task_run_id", "state_type", "state_name", "run_count",
+    "expected_start_time", "next_scheduled_start_time", "start_time", "end_time", "total_run_time",
+    "estimated_run_time", "estimated_start_time_delta", "auto_scheduled", "infrastructure_document_id",
+    "infrastructure_pid", "created_by", "work_pool_id", "work_pool_name", "state", "job_variables",
+]
+TASK_RUN_KEYS = [
+    "id", "created", "updated", "name", "flow_run_id", "task_key", "dynamic_key", "cache_key",
+    "cache_expiration", "task_version", "empirical_policy", "tags", "state_id", "task_inputs", "state_type",
+    "state_name", "run_count", "flow_run_run_count", "expected_start_time", "next_scheduled_start_time",
+    "start_time", "end_time", "total_run_time", "estimated_run_time", "estimated_start_time_delta", "state",
+]
+STATE_KEYS = ["id", "type", "name", "timestamp", "message", "data", "state_details"]
+STATE_DETAILS_KEYS = [
+    "flow_run_id", "task_run_id", "child_flow_run_id", "scheduled_time", "cache_key", "cache_expiration",
+    "untrackable_result", "pause_timeout", "pause_reschedule", "pause_key", "run_input_keyset",
+    "refresh_cache", "retriable", "transition_id", "task_parameters_id",
+]
+LOG_KEYS = ["id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id", "task_run_id"]
+ARTIFACT_KEYS = ["id", "created", "updated", "key", "type", "description", "data", "metadata_", "flow_run_id",
+                 "task_run_id"]

@@ -14,6 +14,12 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.states import Scheduled
 from runtime import (
+    ARTIFACT_KEYS,
+    FLOW_RUN_KEYS,
+    LOG_KEYS,
+    STATE_DETAILS_KEYS,
+    STATE_KEYS,
+    TASK_RUN_KEYS,
     api,
     artifacts_of,
     new_uid,
@@ -193,6 +199,54 @@ class TestPythonFlowPy:
             assert row["flow_run_id"] == str(parent.id)
             assert row["level"] == 20
             assert row["name"] == "prefect.task_runs"
+
+
+class TestWireShapes:
+    """The raw JSON the routes answer for the run `python flow.py` left behind: 2.20 keys, in order."""
+
+    async def test_flow_run_its_states_task_runs_logs_and_artifacts_have_the_2_20_keys(self, adhoc):
+        uid, _ = adhoc
+        async with get_client() as client:
+            run_id = str((await only_run(client, f"parent-{uid}")).id)
+
+        run = api("GET", f"/flow_runs/{run_id}").json()
+        assert list(run) == FLOW_RUN_KEYS
+        assert list(run["state"]) == STATE_KEYS
+        assert list(run["state"]["state_details"]) == STATE_DETAILS_KEYS
+        assert run["state"]["state_details"]["flow_run_id"] == run_id
+        assert run["empirical_policy"] == {"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 0,
+                                           "retry_delay": 0, "pause_keys": [], "resuming": False,
+                                           "retry_type": None}
+        assert (run["work_queue_name"], run["work_pool_name"], run["infrastructure_pid"]) == (None, None, None)
+        assert (run["deployment_id"], run["auto_scheduled"], run["job_variables"]) == (None, False, {})
+        assert run["total_run_time"] > 0
+        assert run["estimated_run_time"] == run["total_run_time"]  # a finished run: its total
+        assert run["flow_version"] and run["state_id"] == run["state"]["id"]
+
+        states = api("GET", "/flow_run_states/", params={"flow_run_id": run_id}).json()
+        assert all(list(s) == STATE_KEYS and list(s["state_details"]) == STATE_DETAILS_KEYS for s in states)
+        assert run["state"]["id"] in {s["id"] for s in states}
+
+        tasks = api("POST", "/task_runs/filter", json={"task_runs": {"flow_run_id": {"any_": [run_id]}}}).json()
+        assert len(tasks) == 2 and all(list(t) == TASK_RUN_KEYS for t in tasks)
+        flaky = next(t for t in tasks if t["name"] == "flaky-0")
+        assert flaky["empirical_policy"] == {"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 1,
+                                             "retry_delay": 1, "retry_jitter_factor": None}
+        assert flaky["dynamic_key"] == "0" and flaky["task_key"].startswith("flaky-")
+        assert flaky["flow_run_run_count"] == 1
+        assert flaky["task_inputs"] == {"x": []}
+        assert flaky["total_run_time"] > 0
+        task_states = api("GET", "/task_run_states/", params={"task_run_id": flaky["id"]}).json()
+        assert all(list(s) == STATE_KEYS and list(s["state_details"]) == STATE_DETAILS_KEYS for s in task_states)
+        assert {s["state_details"]["task_run_id"] for s in task_states} == {flaky["id"]}
+
+        logs = api("POST", "/logs/filter", json={"logs": {"flow_run_id": {"any_": [run_id]}}}).json()
+        assert logs and all(list(log) == LOG_KEYS for log in logs)
+        assert {log["flow_run_id"] for log in logs} == {run_id}
+
+        arts = api("POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run_id]}}}).json()
+        assert len(arts) == 1 and list(arts[0]) == ARTIFACT_KEYS
+        assert arts[0]["metadata_"] is None
 
 
 class TestFlowRetries:
