@@ -539,4 +539,4 @@ class Stores:
         """Write ``ops`` atomically (see ``Store.transact``)."""
         ops = list(ops)
         if ops:
-            type(ops[0].store).transact(ops)
+            ops[0].store.transact(ops)  # a staticmethod, looked up on the instance so wrappers delegate
