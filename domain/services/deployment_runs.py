@@ -23,7 +23,6 @@ from domain.services.deployments import (
     variable_lookup,
 )
 from domain.services.queries import check_limit
-from domain.states import apply_state
 from domain.timeutil import sort_key
 
 
@@ -113,23 +112,20 @@ def create_flow_run(ctx: Ctx, dep_id: str, body: DeploymentFlowRunCreate, *,
         work_queue=queue, work_queue_name=work_queue_name, job_variables=body.job_variables or {},
         created_by=created_by,
     )
-    if body.state is not None:
-        state = flow_runs.state_from_create(body.state, now)
-    else:
-        state = flow_runs.scheduled_state(run, None, now)
-    if state["type"] == "SCHEDULED" and state["state_details"].get("scheduled_time") is None:
-        from domain.timeutil import iso
+    # the initial state goes through the forced path (MinimalFlowPolicy + bookkeeping), as POST
+    # /flow_runs/ does; the deterministic id makes the idempotency key race-free
+    from domain.services import run_orchestration
+    from domain.states import StateCreate, proposed_state
 
-        state["state_details"]["scheduled_time"] = iso(now)
-    apply_state(run, state, now)
+    state = proposed_state(body.state or StateCreate(type="SCHEDULED"), now)
     try:
-        ctx.stores.flow_runs.put(run, cond=Cond.absent() if body.idempotency_key else None)
+        written = run_orchestration.insert_flow_run(ctx, run, state, run_cond=Cond.absent())
     except ConditionFailed:
         existing = ctx.stores.flow_runs.get(run_id)
         if existing is not None:
             return flow_runs.to_wire(existing, now), False
         raise
-    return flow_runs.to_wire(run, now), True
+    return flow_runs.to_wire(written, now), True
 
 
 def get_scheduled_flow_runs(ctx: Ctx, body: GetScheduledFlowRuns) -> tuple[list[dict], list[str]]:
