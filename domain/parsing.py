@@ -7,6 +7,7 @@ read the messages, so the common cases are translated; anything else keeps pydan
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -124,3 +125,48 @@ class Embedded(BaseModel):
         if isinstance(data, dict):
             return {k: v for k, v in data.items() if v is not None}
         return data
+
+
+# ------------------------------------------------------------------------ incoming JSON checks
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, any surrogate left is a lone one
+LONE_SURROGATE = "string contains a lone UTF-16 surrogate (e.g. \\ud800), which is not valid Unicode"
+
+
+def _is_valid_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def find_lone_surrogate(value: Any) -> list | None:
+    """The location (keys and indexes) of the first string — value or object key — holding a lone
+    UTF-16 surrogate (``"\\ud800"`` is valid JSON but not Unicode: it cannot be stored or sent
+    back as UTF-8), or None. Iterative, so any depth json.loads accepted is fine."""
+    stack: list[tuple[list, Any]] = [([], value)]
+    while stack:
+        loc, v = stack.pop()
+        if isinstance(v, str):
+            if not _is_valid_text(v):
+                return loc
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if not _is_valid_text(k):
+                    return [*loc, _SURROGATE.sub("\ufffd", k)]
+                stack.append(([*loc, k], item))
+        elif isinstance(v, list):
+            stack.extend(([*loc, i], item) for i, item in enumerate(v))
+    return None
+
+
+def replace_lone_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate replaced by U+FFFD (to echo a refused body safely)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {replace_lone_surrogates(k): replace_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_lone_surrogates(v) for v in value]
+    return value
