@@ -126,6 +126,9 @@ def parameters() -> dict:
     }
     for name, _, spec in _settings_parameters():
         out[name] = spec
+    from infra import sam_ui
+
+    out.update(sam_ui.parameters())
     return out
 
 
@@ -394,6 +397,10 @@ def build() -> dict:
             "Value": ref("ApiKeysTable"),
         },
     }
+    from infra import sam_ui
+
+    resources.update(sam_ui.resources())
+    outputs.update(sam_ui.outputs())
     if "SchedulerDeadLetterQueue" in resources:
         outputs["SchedulerDeadLetterQueueUrl"] = {
             "Description": "Scheduler invocations that failed after retries",
@@ -404,6 +411,7 @@ def build() -> dict:
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": "flowplane: a Prefect 2.20-compatible deployments control plane (API Gateway + Lambda + DynamoDB)",
         "Parameters": parameters(),
+        "Conditions": sam_ui.conditions(),
         "Globals": {
             "Function": {
                 "Runtime": RUNTIME,

@@ -4,7 +4,8 @@ One server per session (the project venv's ``flowplane serve`` on a free loopbac
 temporary ``--data-dir``, the UI from the cached prefect wheel), seeded through the real 2.20 client
 (``seed.py``: a flow run with task runs, a subflow and logs, a work pool, a deployment, a variable,
 a block). The UI is then driven twice over its 11 pages: same origin, and cross-origin (the UI at
-``127.0.0.1``, its ``api_url`` at ``localhost``: every call is a CORS request). Screenshots go to
+``127.0.0.1``, its ``api_url`` at ``localhost``: every call is a CORS request), and its forms and remaining pages are opened (same origin,
+not submitted). Screenshots go to
 ``$FLOWPLANE_E2E_UI_OUT`` (default: a temporary directory, printed in the summary).
 """
 
@@ -84,17 +85,29 @@ def ids(server):
 @pytest.fixture(scope="session")
 def same_origin(server, ids):
     from drive import drive
+    from test_pages import EXPECTED_TEXT
 
-    return {p["name"]: p for p in drive(server["base"], ids, OUT / "same-origin", host=server["base"])["pages"]}
+    return {p["name"]: p for p in drive(server["base"], ids, OUT / "same-origin", host=server["base"],
+                                        expect=EXPECTED_TEXT)["pages"]}
+
+
+@pytest.fixture(scope="session")
+def forms(server, ids):
+    from drive import FORM_PAGES, drive
+    from test_pages import EXPECTED_TEXT
+
+    return {p["name"]: p for p in drive(server["base"], ids, OUT / "forms", host=server["base"],
+                                        pages=FORM_PAGES, expect=EXPECTED_TEXT)["pages"]}
 
 
 @pytest.fixture(scope="session")
 def cross_origin(server, ids):
     from drive import drive
+    from test_pages import EXPECTED_TEXT
 
     api = f"http://localhost:{server['port']}/api"
     return {p["name"]: p for p in drive(server["base"], ids, OUT / "cross-origin", api=api,
-                                        host=f"http://localhost:{server['port']}")["pages"]}
+                                        host=f"http://localhost:{server['port']}", expect=EXPECTED_TEXT)["pages"]}
 
 
 def pytest_terminal_summary(terminalreporter):

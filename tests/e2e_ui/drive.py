@@ -29,6 +29,19 @@ PAGES = (
     ("blocks", "/blocks"),
     ("variables", "/variables"),
 )
+# the forms and the remaining pages of the navigation (loaded, not submitted)
+FORM_PAGES = (
+    ("deployment-run", "/deployments/deployment/{deployment_id}/run"),
+    ("deployment-edit", "/deployments/deployment/{deployment_id}/edit"),
+    ("work-pool-create", "/work-pools/create"),
+    ("block-catalog", "/blocks/catalog"),
+    ("block-create", "/blocks/catalog/secret/create"),
+    ("notifications", "/notifications"),
+    ("notification-create", "/notifications/create"),
+    ("concurrency", "/concurrency-limits"),
+    ("settings", "/settings"),
+    ("artifacts", "/artifacts"),
+)
 CANT_CONNECT = "Can't connect to Server API"
 
 
@@ -45,9 +58,12 @@ def _origin(url: str) -> str:
 
 
 def drive(ui: str, ids: dict, out: Path, api: str | None = None, settle_ms: int = 2500,
-          pages=PAGES, host: str | None = None) -> dict:
+          pages=PAGES, host: str | None = None, expect: dict | None = None, wait_s: float = 15.0) -> dict:
     """Open each page; see the module docstring for the report. Failures and console errors count
-    only for the UI's and the API's origins (``host``): the blocks page loads logos from a CDN."""
+    only for the UI's and the API's origins (``host``): the blocks page loads logos from a CDN.
+    ``expect`` (page name -> texts): wait up to ``wait_s`` for them before reading the page."""
+    import time
+
     from playwright.sync_api import sync_playwright
 
     local = {_origin(ui), _origin(host or ui)}
@@ -58,7 +74,10 @@ def drive(ui: str, ids: dict, out: Path, api: str | None = None, settle_ms: int 
                                     args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         if api is not None:
-            settings = {"api_url": api, "csrf_enabled": False, "flags": []}
+            import urllib.request
+
+            with urllib.request.urlopen(f"{ui.rstrip('/')}/ui-settings") as r:
+                settings = {**json.loads(r.read()), "api_url": api}
             context.route(f"{ui.rstrip('/')}/ui-settings",
                           lambda route: route.fulfill(status=200, content_type="application/json",
                                                       body=json.dumps(settings)))
@@ -98,6 +117,10 @@ def drive(ui: str, ids: dict, out: Path, api: str | None = None, settle_ms: int 
                 rec["failures"].append(f"navigation: {exc}")
             page.wait_for_timeout(settle_ms)
             text = page.inner_text("body")
+            deadline = time.monotonic() + wait_s
+            while any(t not in text for t in (expect or {}).get(name, ())) and time.monotonic() < deadline:
+                page.wait_for_timeout(500)
+                text = page.inner_text("body")
             rec["cant_connect"] = CANT_CONNECT in text
             rec["text"] = text[:20000]
             shot = out / f"{name}.png"
@@ -118,7 +141,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", nargs="*", default=None, help="page names")
     args = ap.parse_args(argv)
-    pages = [p for p in PAGES if not args.only or p[0] in args.only]
+    pages = [p for p in PAGES + FORM_PAGES if (not args.only and p in PAGES) or (args.only and p[0] in args.only)]
     report = drive(args.ui, json.loads(Path(args.ids).read_text()), Path(args.out), args.api, pages=pages,
                    host=args.host)
     print(json.dumps(report, indent=1))

@@ -5,7 +5,7 @@ objects on screen."""
 from __future__ import annotations
 
 import pytest
-from drive import PAGES
+from drive import FORM_PAGES, PAGES
 
 # what must be on screen once the page has loaded (seed.py's objects)
 EXPECTED_TEXT = {
@@ -20,8 +20,20 @@ EXPECTED_TEXT = {
     "work-pool": ["ui-pool", "Process"],
     "blocks": ["ui-secret"],
     "variables": ["ui_var"],
+    # the forms and the rest of the navigation
+    "deployment-run": ["nightly"],
+    "deployment-edit": ["nightly"],
+    "work-pool-create": ["Process"],
+    "block-catalog": ["Secret"],
+    "block-create": ["Secret"],
+    "notifications": ["Notifications"],
+    "notification-create": ["Notifications"],
+    "concurrency": ["Concurrency"],
+    "settings": ["PREFECT_API_DEFAULT_LIMIT"],
+    "artifacts": ["Artifacts"],
 }
 NAMES = [name for name, _ in PAGES]
+FORM_NAMES = [name for name, _ in FORM_PAGES]
 
 
 def check(page: dict) -> None:
@@ -43,3 +55,9 @@ class TestCrossOrigin:
     @pytest.mark.parametrize("name", NAMES)
     def test_page_loads_with_no_failed_call_or_cors_error(self, cross_origin, name):
         check(cross_origin[name])
+
+
+class TestFormsSameOrigin:
+    @pytest.mark.parametrize("name", FORM_NAMES)
+    def test_form_page_loads_with_no_failed_call(self, forms, name):
+        check(forms[name])

@@ -66,7 +66,11 @@ def _small() -> dict:
     keep = {"HttpApi", "AuthorizerFunction", "FlowsReadFunction", "FlowsCreateFunction"}
     tpl["Resources"] = {rid: r for rid, r in tpl["Resources"].items()
                         if rid in keep or r["Type"] == "AWS::DynamoDB::Table"}
-    tpl["Outputs"] = {k: tpl["Outputs"][k] for k in ("PrefectApiUrl", "ApiKeysTableName")}
+    tpl["Outputs"] = {k: tpl["Outputs"][k] for k in ("PrefectApiUrl", "ApiKeysTableName", "CorsAllowedOrigins")}
+    # the UI's parameters and condition go with the UI resources (infra/sam_ui.py)
+    tpl.pop("Conditions", None)
+    for name in ("UiEnabled", "UiBasicAuth", "UiApiKey"):
+        tpl["Parameters"].pop(name, None)
     return tpl
 
 
