@@ -1,7 +1,7 @@
 """`flow.serve()` (orchestration spec §6.4, behaviour 143, §3.5 pause/resume and cancellation).
 
 ONE `serve(...)` subprocess for the module serves five deployments of one flow file: two logging
-tasks, an interval schedule whose first run is due ~20 s after the module starts, a flow with
+tasks, an interval schedule whose first run is due ~40 s after the module starts, a flow with
 ``retries=1`` failing on its first run, a flow that pauses, and a flow that sleeps (cancelled).
 Each test creates its run through the API and reads the outcome through the API. Expected values
 are what `prefect server start` (2.20.26) records for the same runner.
@@ -35,7 +35,7 @@ from runtime import (
 
 pytestmark = pytest.mark.e2e
 
-SCHEDULE_DELAY = 20  # seconds from the module's start to the interval schedule's first run
+SCHEDULE_DELAY = 40  # seconds from the module's start to the interval schedule's first run
 RUN_TIMEOUT = 60
 
 # UID and ANCHOR are substituted into the file: the runner's child processes import it (no argv)
