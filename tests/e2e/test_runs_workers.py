@@ -17,6 +17,7 @@ from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
 from prefect.client.schemas.objects import StateType
 from prefect.deployments import run_deployment
 from prefect.flows import Flow
+from prefect.states import AwaitingRetry
 from runtime import (
     UUID_RE,
     api,
@@ -71,6 +72,13 @@ def sleep_flow(seconds: int = 120, pid_file: str = ""):
         os.replace(pid_file + ".tmp", pid_file)
     get_run_logger().info("sleeping %s s", seconds)
     time.sleep(seconds)
+
+
+@flow(name=f"worker-once-{UID}")
+def fails_once():
+    if flow_run.run_count == 1:
+        raise ValueError("fails on its first run")
+    get_run_logger().info("succeeded on run %s", flow_run.run_count)
 
 
 @flow(name=f"worker-crash-{UID}")
@@ -254,6 +262,35 @@ class TestCrashAndSuspend:
             assert done.run_count == 1
             assert done.empirical_policy.pause_keys == {"1"}
             assert done.empirical_policy.resuming is False
+
+
+class TestManualRetry:
+    async def test_failed_run_set_to_awaiting_retry_is_run_again_by_the_worker(self, pool):
+        """§3.5 manual retry (the UI's Retry button): SCHEDULED `AwaitingRetry` on a FAILED deployment run."""
+        dep_name = f"once-{pool.uid}"
+        await pool.deploy("worker_flows.py:fails_once", dep_name)
+        async with get_client() as client:
+            run = await run_deployment(f"worker-once-{pool.uid}/{dep_name}", timeout=0)
+            failed = await wait_for_final(client, run.id, RUN_TIMEOUT, [pool.worker])
+            assert failed.state_type.value == "FAILED"
+            assert failed.state.message == "Flow run encountered an exception. ValueError: fails on its first run"
+
+            result = await client.set_flow_run_state(run.id, AwaitingRetry(message="Retry from the UI"))
+            assert result.status.value == "ACCEPT"
+            rescheduled = await client.read_flow_run(run.id)
+            assert (rescheduled.state_type.value, rescheduled.state_name) == ("SCHEDULED", "AwaitingRetry")
+            assert rescheduled.empirical_policy.retry_type == "reschedule"
+            assert rescheduled.run_count == 1
+
+            done = await wait_for_final(client, run.id, RUN_TIMEOUT, [pool.worker])
+            assert done.state_type.value == "COMPLETED"
+            assert done.run_count == 2
+            assert state_history(run.id) == [
+                ("SCHEDULED", "Scheduled"), ("PENDING", "Pending"), ("RUNNING", "Running"), ("FAILED", "Failed"),
+                ("SCHEDULED", "AwaitingRetry"), ("PENDING", "Pending"), ("RUNNING", "Running"),
+                ("COMPLETED", "Completed"),
+            ]
+            await wait_for_logs(client, run.id, ["succeeded on run 2"], runtimes=[pool.worker])
 
 
 class TestPoolConcurrencyLimit:
