@@ -89,7 +89,17 @@ def translate(exc: ValidationError, prefix: tuple = ("body",)) -> list[dict[str,
 
 
 def parse_model(model: type[M], data: Any, prefix: tuple = ("body",)) -> M:
-    """Validate ``data`` into ``model``; raise ``InvalidInput`` with v1-style errors on failure."""
+    """Validate ``data`` into ``model``; raise ``InvalidInput`` with v1-style errors on failure.
+
+    As pydantic v1 did for a model body, a JSON array is first tried as ``dict(array)``: ``[]`` is
+    ``{}`` (the reference answers ``PATCH /deployments/{id}`` with ``[]`` 204) and
+    ``[["name", "x"]]`` is ``{"name": "x"}``; an array that is not pairs stays "not a valid dict".
+    Embedded bodies (filters) keep their own rules."""
+    if isinstance(data, list) and not issubclass(model, Embedded):
+        try:
+            data = dict(data)
+        except (TypeError, ValueError):
+            pass
     try:
         return model.model_validate(data)
     except ValidationError as exc:

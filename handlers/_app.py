@@ -109,6 +109,31 @@ def _envelope(request: Request, detail: list) -> Response:
     )
 
 
+def _out_of_range_limit(request: Request) -> str | None:
+    """The reference's ``LimitBody`` error for a ``…/filter`` body whose ``limit`` is an integer out
+    of range, else None. There the limit is checked by a dependency that runs before the body
+    model is validated, so it wins over every other error of the body (issue #10 item 4); a body
+    that is otherwise valid gets the same text from the service (``queries.check_limit``)."""
+    if not request.url.path.endswith("/filter"):
+        return None
+    body = getattr(request.state, "body", None)
+    limit = body.get("limit") if isinstance(body, dict) else None
+    if isinstance(limit, bool) or not isinstance(limit, (int, float, str)):
+        return None
+    try:
+        limit = int(limit)  # pydantic v1 ``int``: 201.7 and "201" are 201
+    except (TypeError, ValueError, OverflowError):
+        return None
+    from handlers._deps import context
+
+    maximum = context().settings.api_default_limit
+    if limit < 0:
+        return "Invalid limit: must be greater than or equal to 0."
+    if limit > maximum:
+        return f"Invalid limit: must be less than or equal to {maximum}."
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from domain.parsing import _v1  # translation of pydantic errors to the reference's wording
 
@@ -123,6 +148,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return json_response({"detail": exc.detail}, 400)
 
     async def on_invalid(request: Request, exc: errors.InvalidInput) -> Response:
+        limit_error = _out_of_range_limit(request)
+        if limit_error is not None:
+            return json_response({"detail": limit_error}, 422)
         return _envelope(request, exc.errors)
 
     async def on_request_validation(request: Request, exc: RequestValidationError) -> Response:

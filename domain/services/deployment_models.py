@@ -37,9 +37,15 @@ def _drop_legacy(data: Any) -> Any:
 def _job_variables(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
-    if "job_variables" in data and "infra_overrides" in data:
-        if data["job_variables"] != data["infra_overrides"]:
+    job_variables, infra_overrides = data.get("job_variables"), data.get("infra_overrides")
+    if job_variables is not None and infra_overrides is not None:
+        if job_variables != infra_overrides:
             raise ValueError(RENAMED)
+    elif job_variables is not None or infra_overrides is not None:
+        # the reference keeps the two in sync before validating, so a bad value is reported at
+        # both (``infra_overrides`` first: it comes from a mixin)
+        value = job_variables if job_variables is not None else infra_overrides
+        data = {**data, "job_variables": value, "infra_overrides": value}
     return data
 
 
@@ -64,6 +70,7 @@ class DeploymentScheduleUpdate(BaseModel):
 class DeploymentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    infra_overrides: dict[str, Any] = Field(default=None)  # reference: null -> 409 integrity; 422 is safer
     name: Annotated[str, AfterValidator(check_name)]
     flow_id: UUID
     # ``Field(default=None)`` on a non-optional type: absent is fine, an explicit null is a 422
@@ -87,7 +94,6 @@ class DeploymentCreate(BaseModel):
     version: str | None = None
     entrypoint: str | None = None
     job_variables: dict[str, Any] = Field(default=None)
-    infra_overrides: dict[str, Any] = Field(default=None)  # reference: null -> 409 integrity; 422 is safer
 
     @model_validator(mode="before")
     @classmethod
@@ -103,6 +109,7 @@ class DeploymentCreate(BaseModel):
 class DeploymentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    infra_overrides: dict[str, Any] | None = None
     version: str | None = None
     schedule: Schedule | None = None
     description: str | None = None
@@ -115,7 +122,6 @@ class DeploymentUpdate(BaseModel):
     work_pool_name: str | None = None
     path: str | None = None
     job_variables: dict[str, Any] | None = None
-    infra_overrides: dict[str, Any] | None = None
     entrypoint: str | None = None
     manifest_path: str | None = None
     storage_document_id: UUID | None = None

@@ -421,6 +421,14 @@ class TestCreateDeploymentValidation:
         assert r.json()["exception_detail"] == [
             {"loc": ["body", key], "msg": "none is not an allowed value", "type": "type_error.none.not_allowed"}]
 
+    @pytest.mark.parametrize("key", ["job_variables", "infra_overrides"])
+    def test_a_bad_job_variables_value_is_reported_at_both_names_infra_overrides_first(self, client, flow, key):
+        r = create(client, flow["id"], **{key: "x"})
+        assert r.status_code == 422
+        assert r.json()["exception_detail"] == [
+            {"loc": ["body", "infra_overrides"], "msg": "value is not a valid dict", "type": "type_error.dict"},
+            {"loc": ["body", "job_variables"], "msg": "value is not a valid dict", "type": "type_error.dict"}]
+
     def test_null_infra_overrides_is_rejected(self, client, flow):
         # the reference answers 409 (NOT NULL column); a 422 names the field
         r = create(client, flow["id"], infra_overrides=None)

@@ -322,6 +322,22 @@ class TestUpdateDeployment:
         assert r.status_code == 422
         assert r.json()["exception_detail"][0]["loc"] == ["path", "id"]
 
+    def test_an_empty_json_array_is_an_empty_patch_as_pydantic_v1_read_it(self, client, d):
+        assert patch(client, d["id"], []).status_code == 204
+        assert patch(client, d["id"], [["version", "v2"]]).status_code == 204
+        assert get(client, d["id"])["version"] == "v2"
+        r = patch(client, d["id"], [1, 2])
+        assert (r.status_code, r.json()["exception_detail"]) == (
+            422, [{"loc": ["body"], "msg": "value is not a valid dict", "type": "type_error.dict"}])
+        assert patch(client, str(uuid.uuid4()), []).json() == {"detail": "Deployment not found."}
+
+    def test_null_enforce_parameter_schema_keeps_the_flag_where_the_reference_answers_an_accidental_409(
+            self, client, dps):
+        # spec §4.4: enforce_parameter_schema null = keep; the 2.20 reference writes NULL into its
+        # NOT NULL column and answers 409 — no client can rely on that, so the spec's rule stands
+        assert patch(client, dps["id"], {"enforce_parameter_schema": None}).status_code == 204
+        assert get(client, dps["id"])["enforce_parameter_schema"] is True
+
     def test_empty_patch_deletes_auto_scheduled_runs(self, client, d):
         manual = seed_runs(client, d["id"])
         assert patch(client, d["id"], {}).status_code == 204

@@ -74,3 +74,28 @@ class TestUnparseableBodies:
         r = post_raw(client, "flows/", b'{"name":"x","tags":' + b"[" * 10000 + b"]" * 10000 + b"}")
         assert (r.status_code, r.json()) == (400, PARSE_ERROR)
         assert client.get("flows/name/x").status_code == 404
+
+
+class TestValidationOrder:
+    """The reference checks a filter's ``limit`` (a dependency) before the rest of the body."""
+
+    @pytest.mark.parametrize("path", ["flows/filter", "deployments/filter", "variables/filter", "work_pools/filter"])
+    def test_limit_over_the_maximum_wins_over_an_unknown_sort(self, client, path):
+        r = client.post(path, json={"limit": 201, "sort": "BOGUS"})
+        assert (r.status_code, r.json()) == (422, {"detail": "Invalid limit: must be less than or equal to 200."})
+
+    def test_limit_wins_over_a_malformed_filter_and_negative_limits_too(self, client):
+        r = client.post("flows/filter", json={"limit": 201, "flows": 5})
+        assert r.json() == {"detail": "Invalid limit: must be less than or equal to 200."}
+        r = client.post("flows/filter", json={"limit": -1, "sort": "BOGUS"})
+        assert r.json() == {"detail": "Invalid limit: must be greater than or equal to 0."}
+
+    def test_every_other_error_is_listed_in_the_envelope(self, client):
+        r = client.post("flows/filter", json={"offset": -1, "sort": "BOGUS"})
+        assert r.status_code == 422
+        assert [e["loc"] for e in r.json()["exception_detail"]] == [["body", "offset"], ["body", "sort"]]
+
+    def test_a_field_called_limit_outside_filter_routes_is_ordinary(self, client):
+        r = client.post("flows/", json={"name": 5, "limit": 500})
+        assert r.status_code == 422
+        assert "exception_detail" in r.json()
