@@ -27,6 +27,16 @@ def check_size(table: str, body: str) -> None:
                        f"(DynamoDB items are limited to 400 KB).")
 
 
+def project(spec: TableSpec, doc: Doc) -> dict:
+    """``spec.project(doc)``, refusing what DynamoDB refuses: an empty string as an index key."""
+    attrs = spec.project(doc)
+    keys = spec.attribute_names()
+    for name, value in attrs.items():
+        if value == "" and name in keys:
+            raise ValueError(f"DynamoDB refuses an empty string as a secondary index key ({spec.name}.{name})")
+    return attrs
+
+
 def check_distinct_items(ops: Sequence[TxOp]) -> None:
     """DynamoDB refuses a transaction with two operations on one item (ValidationException)."""
     seen = set()
@@ -74,7 +84,7 @@ class MemoryStore:
         check_size(self.spec.name, body)
         with self._lock:
             self._check(doc["id"], cond)
-            self._items[doc["id"]] = (self.spec.project(doc), body)
+            self._items[doc["id"]] = (project(self.spec, doc), body)
 
     def put_many(self, docs: Iterable[Doc]) -> None:
         self.calls.append("BatchWriteItem")
@@ -82,7 +92,7 @@ class MemoryStore:
             body = _dumps(d)
             check_size(self.spec.name, body)
             with self._lock:
-                self._items[d["id"]] = (self.spec.project(d), body)
+                self._items[d["id"]] = (project(self.spec, d), body)
 
     def delete(self, id: str, *, cond: Cond | None = None) -> bool:
         self.calls.append("DeleteItem")
@@ -116,7 +126,7 @@ class MemoryStore:
                 else:
                     body = _dumps(op.doc)
                     check_size(op.store.spec.name, body)
-                    writes.append((op.store, key, (op.store.spec.project(op.doc), body)))
+                    writes.append((op.store, key, (project(op.store.spec, op.doc), body)))
             for store, key, item in writes:
                 if item is None:
                     store._items.pop(key, None)

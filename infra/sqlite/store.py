@@ -21,6 +21,10 @@ loss can lose the last commits (the file is never corrupted). ``synchronous=FULL
 fsync to every commit, a cost a local development server does not need; pass it to ``SqliteDb``
 when it does.
 
+Refused as DynamoDB refuses them (so local code cannot come to rely on them): items over the
+400 KB budget (``TooLarge``, a 422), an empty string as an index key, and transactions with more
+than 100 operations or two operations on one item (``ValueError``).
+
 Concurrency: one connection per thread (uvicorn runs sync routes in a thread pool, the scheduler
 loop is another thread). Readers never block (WAL). Each write — a conditional put, a batch, a
 transaction — is one ``BEGIN IMMEDIATE`` transaction under a process-wide lock: the condition is
@@ -41,7 +45,7 @@ from typing import Any
 
 from domain.errors import ConditionFailed, ServiceUnavailable
 from domain.ports import ALL_TABLES, Cond, Doc, Index, Stores, TableSpec, TxDelete, TxOp
-from infra.memory import check_distinct_items, check_size
+from infra.memory import check_distinct_items, check_size, project
 
 BUSY_TIMEOUT_MS = 10_000
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit, kept so local code cannot rely on more
@@ -119,7 +123,7 @@ class _Layout:
         """``(id, doc, *columns)`` for ``doc``; refuses items past DynamoDB's size limit."""
         body = _dumps(doc)
         check_size(self.spec.name, body)
-        proj = self.spec.project(doc)
+        proj = project(self.spec, doc)
         return (doc["id"], body, *(proj.get(c) for c in self.columns))
 
 

@@ -133,6 +133,21 @@ class TestPutConditions:
         assert stores.flow_runs.get(r["id"])["state_type"] == "PENDING"
 
 
+class TestIndexKeys:
+    def test_an_empty_string_index_key_is_refused_and_nothing_is_written(self, stores):
+        doc = flow("")
+        with pytest.raises(Exception) as exc:  # DynamoDB: ValidationException; the fakes: ValueError
+            stores.flows.put(doc)
+        assert type(exc.value).__name__ in {"ValueError", "PutError"}
+        assert stores.flows.get(doc["id"]) is None
+        assert list(stores.flows.query("by_name", "all")) == []
+
+    def test_an_empty_string_outside_the_index_keys_is_stored(self, stores):
+        doc = flow("named", description="")
+        stores.flows.put(doc)
+        assert stores.flows.get(doc["id"]) == doc
+
+
 class TestDelete:
     def test_returns_true_when_an_item_was_deleted(self, stores):
         doc = flow("a")
