@@ -34,15 +34,20 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
+
+from pydantic import AfterValidator
 
 from domain.context import Ctx
 from domain.errors import ConditionFailed, ObjectNotFound
-from domain.filters import DateTimeIn
 from domain.parsing import Embedded
 from domain.ports import Cond, Doc
-from domain.timeutil import iso_utc, parse, sort_key
+from domain.timeutil import UTC, ensure_aware, iso_utc, parse, sort_key
+
+# (not domain.filters' DateTimeIn: deployment and queue reads import this module for their
+# status, and the filter models would add ~90 ms to their cold start)
+DateTimeIn = Annotated[dt.datetime, AfterValidator(lambda v: ensure_aware(v).astimezone(UTC))]
 
 POLL_WRITE_INTERVAL = dt.timedelta(seconds=5)
 MAX_RUNS_PER_QUEUE = 1000  # the reference's implicit caps (queue_limit, worker_limit)
