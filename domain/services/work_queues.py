@@ -266,20 +266,11 @@ def ensure_work_queue_exists(ctx: Ctx, name: str) -> Doc:
 
 
 def mark_polled(ctx: Ctx, queue_ids: Iterable[str], now: dt.datetime) -> None:
-    """A worker/agent polled these queues: ``last_polled = now``; NOT_READY queues become READY."""
-    stamp = iso_utc(now)
-    for queue_id in dict.fromkeys(queue_ids):
-        doc = ctx.stores.work_queues.get(queue_id)
-        if doc is None:
-            continue
-        doc["last_polled"] = stamp
-        if doc.get("status") == "NOT_READY":
-            doc["status"] = "READY"
-        doc["updated"] = stamp
-        try:
-            ctx.stores.work_queues.put(doc, cond=name_guards.same_name(doc))
-        except ConditionFailed:
-            pass
+    """A worker/agent polled these queues: ``last_polled = now``; NOT_READY queues become READY
+    (``polling.record_queue_polls``: conditional on the queue being unchanged, skipped while fresh)."""
+    from domain.services import polling
+
+    polling.record_queue_polls(ctx, ctx.stores.work_queues.get_many(list(dict.fromkeys(queue_ids))), now)
 
 
 def detach_deployments(ctx: Ctx, queue_id: str, *, rename_to: str | None = None) -> None:
