@@ -94,7 +94,8 @@ def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key
 
     stop = threading.Event()
     worker = None
-    if settings.scheduler_enabled:
+    # the tick also marks late runs and fails expired pauses (each with its own enable setting)
+    if settings.scheduler_enabled or settings.late_runs_enabled or settings.pause_expirations_enabled:
         import handlers.scheduler  # noqa: F401 - fail at start-up, not silently in the loop thread
 
         worker = threading.Thread(target=scheduler_loop, args=(stop, scheduler_interval), name="scheduler", daemon=True)
