@@ -175,6 +175,18 @@ class TestProcessWorker:
             dep = await client.read_deployment(dep_id)
             assert dep.status.value == "READY"  # polled by the worker
 
+    async def test_run_level_job_variables_override_the_deployments_env(self, pool):
+        token, override = new_uid(), new_uid()
+        await pool.deploy("worker_flows.py:env_flow", f"envo-{pool.uid}", job_variables={"env": {"E2E_TOKEN": token}})
+        async with get_client() as client:
+            run = await run_deployment(f"worker-env-{pool.uid}/envo-{pool.uid}", parameters={"expected": override},
+                                       job_variables={"env": {"E2E_TOKEN": override}}, timeout=0)
+            assert run.job_variables == {"env": {"E2E_TOKEN": override}}
+            done = await wait_for_final(client, run.id, RUN_TIMEOUT, [pool.worker])
+            assert done.state_type.value == "COMPLETED", await wait_for_logs(client, run.id, [], runtimes=[pool.worker])
+            assert done.job_variables == {"env": {"E2E_TOKEN": override}}
+            await wait_for_logs(client, run.id, [f"token ok: {override}"], runtimes=[pool.worker])
+
     async def test_prefect_deployment_run_cli_then_the_worker_completes_it(self, pool):
         dep_name = f"cli-{pool.uid}"
         await pool.deploy("worker_flows.py:sleep_flow", dep_name, parameters={"seconds": 0})
