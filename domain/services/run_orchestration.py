@@ -213,12 +213,9 @@ def insert_flow_run(ctx: Ctx, run: dict[str, Any], state: dict[str, Any], *, run
     the global bookkeeping, §1.1 step 3), in one transaction with ``extra_ops`` (e.g. an
     idempotency guard). Raises ``ConditionFailed`` when a condition does not hold. Returns the
     written run document."""
-    fresh = {**run, "state": None, "state_id": None}
-    fresh.pop("_rev", None)
+    fresh = {**run, "state": None, "state_id": None, "_rev": 0}
     t = decide(ctx, fresh, state, MINIMAL_FLOW_POLICY, force=True)
-    _, ops = plan_writes(ctx, fresh, t, run_cond=run_cond or Cond.absent())
-    t.run["_rev"] = 0
-    ops[0] = TxPut(ctx.stores.flow_runs, t.run, ops[0].cond)
+    _, ops = plan_writes(ctx, fresh, t, run_cond=run_cond or Cond.absent())  # the run is written at _rev 1
     ctx.stores.transact([*ops, *extra_ops])
     return t.run
 
