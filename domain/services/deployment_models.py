@@ -71,7 +71,8 @@ class DeploymentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     infra_overrides: dict[str, Any] = Field(default=None)  # reference: null -> 409 integrity; 422 is safer
-    name: Annotated[str, AfterValidator(check_name)]
+    # an empty name cannot be an index key in DynamoDB: 422 (the reference creates it; no client sends one)
+    name: Annotated[str, Field(min_length=1), AfterValidator(check_name)]
     flow_id: UUID
     # ``Field(default=None)`` on a non-optional type: absent is fine, an explicit null is a 422
     # ("none is not an allowed value"), as in the reference.

@@ -18,7 +18,9 @@ FLOW_NOT_FOUND = "Flow not found"
 
 class FlowCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, AfterValidator(check_name)]
+    # DynamoDB refuses an empty string as an index key (the name GSI): an empty name is a 422
+    # here, as for queues and variables (the reference creates it; no client sends one)
+    name: Annotated[str, Field(min_length=1), AfterValidator(check_name)]
     tags: list[str] = Field(default_factory=list)
 
 

@@ -530,6 +530,13 @@ class TestCreateDeploymentValidation:
     def test_other_characters_are_allowed(self, client, flow, name):
         assert create(client, flow["id"], name=name).status_code == 201
 
+    def test_empty_name_is_422_not_500(self, client, flow):
+        # the reference creates it; DynamoDB cannot index an empty name
+        r = create(client, flow["id"], name="")
+        assert r.status_code == 422
+        assert r.json()["exception_detail"][0]["loc"] == ["body", "name"]
+        assert client.post("deployments/count").json() == 0
+
     def test_non_object_body_is_422(self, client):
         r = client.post("deployments/", json=[])
         assert r.status_code == 422

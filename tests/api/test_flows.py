@@ -41,6 +41,13 @@ class TestCreateFlow:
         assert r.json()["exception_message"] == "Invalid request received."
         assert r.json()["request_body"] == "{not json"
 
+    def test_empty_name_is_422_not_500(self, client):
+        # the reference creates a flow named ""; DynamoDB cannot index an empty name
+        r = client.post("flows/", json={"name": ""})
+        assert r.status_code == 422
+        assert r.json()["exception_detail"][0]["loc"] == ["body", "name"]
+        assert client.post("flows/count").json() == 0
+
     def test_banned_character_is_422(self, client):
         r = client.post("flows/", json={"name": "bad/name"})
         assert r.status_code == 422

@@ -217,6 +217,14 @@ class TestDeleteWorkPool:
         assert client.get("work_pools/pool").status_code == 404
         assert client.post("work_queues/filter", json={}).json() == []
 
+    def test_a_pool_too_large_to_store_leaves_nothing_behind(self, client):
+        template = {"job_configuration": {"a": "x" * 500_000}, "variables": {"properties": {}}}
+        r = client.post("work_pools/", json={"name": "big", "base_job_template": template})
+        assert r.status_code == 422
+        assert client.get("work_pools/big").status_code == 404
+        assert client.post("work_queues/filter", json={}).json() == []
+        assert make_pool(client, "big")["name"] == "big"  # the name was never taken
+
     def test_a_deleted_name_can_be_created_again_with_new_ids(self, client):
         old = make_pool(client)
         client.delete("work_pools/pool")
