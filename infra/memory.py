@@ -37,6 +37,12 @@ def project(spec: TableSpec, doc: Doc) -> dict:
     return attrs
 
 
+def check_key_condition(sk_lte, sk_gte, sk_begins) -> None:
+    """A DynamoDB Query has one sort-key condition: a range (``sk_gte``/``sk_lte``) or ``begins_with``."""
+    if sk_begins is not None and (sk_lte is not None or sk_gte is not None):
+        raise ValueError("a query takes sk_begins or a range (sk_gte/sk_lte), not both")
+
+
 def check_distinct_items(ops: Sequence[TxOp]) -> None:
     """DynamoDB refuses a transaction with two operations on one item (ValidationException)."""
     seen = set()
@@ -138,6 +144,7 @@ class MemoryStore:
 
     def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False, limit=None) -> Iterator[Doc]:
         self.calls.append("Query")
+        check_key_condition(sk_lte, sk_gte, sk_begins)
         ix = self.spec.index(index)
         with self._lock:
             rows = []

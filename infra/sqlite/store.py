@@ -45,7 +45,7 @@ from typing import Any
 
 from domain.errors import ConditionFailed, ServiceUnavailable
 from domain.ports import ALL_TABLES, Cond, Doc, Index, Stores, TableSpec, TxDelete, TxOp
-from infra.memory import check_distinct_items, check_size, project
+from infra.memory import check_distinct_items, check_key_condition, check_size, project
 
 BUSY_TIMEOUT_MS = 10_000
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit, kept so local code cannot rely on more
@@ -300,10 +300,11 @@ def _check(conn: sqlite3.Connection, layout: _Layout, id: str, cond: Cond | None
     elif cond.attr in layout.columns:
         row = conn.execute(f"SELECT {_q(cond.attr)} FROM {layout.table} WHERE id = ?", (id,)).fetchone()
         # compared in Python (values keep their type: condition columns have no affinity); a missing
-        # attribute never equals, as in DynamoDB
-        ok = row is not None and row[0] is not None and row[0] == cond.value
-    else:
-        ok = False  # not a top-level attribute of the item: DynamoDB's comparison is false
+        # attribute equals only None, as in the memory fake and moto
+        ok = row is not None and row[0] == cond.value
+    else:  # not a projected attribute: missing on every item
+        ok = cond.value is None and conn.execute(
+            f"SELECT 1 FROM {layout.table} WHERE id = ?", (id,)).fetchone() is not None
     if not ok:
         raise ConditionFailed(id)
 
@@ -333,6 +334,7 @@ class SqliteStore:
     def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False,
               limit=None) -> Iterator[Doc]:
         ix = self.spec.index(index)
+        check_key_condition(sk_lte, sk_gte, sk_begins)
         pkc = _q(ix.pk_attr)
         skc = _q(ix.sk_attr) if ix.sk_attr else None
         where = [f"{pkc} = ?"]

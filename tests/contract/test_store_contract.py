@@ -124,6 +124,14 @@ class TestPutConditions:
         with pytest.raises(ConditionFailed):
             stores.deployments.put({**doc, "_rev": 1}, cond=Cond.eq("rev", 0))
 
+    def test_eq_none_holds_for_an_item_without_the_attribute(self, stores):
+        doc = {"id": _id(), "name": "d", "flow_id": "f"}
+        stores.deployments.put(doc)
+        stores.deployments.put({**doc, "_rev": 1}, cond=Cond.eq("rev", None))
+        with pytest.raises(ConditionFailed):
+            stores.deployments.put({**doc, "_rev": 2}, cond=Cond.eq("rev", None))
+        assert stores.deployments.get(doc["id"])["_rev"] == 1
+
     def test_eq_on_a_projected_string_attribute(self, stores):
         r = run("dep", ts(1), "SCHEDULED")
         stores.flow_runs.put(r)
@@ -454,3 +462,23 @@ class TestConcurrentWriters:
         assert errors == []
         final = stores.deployments.get(key)
         assert (final["_rev"], final["hits"]) == (30, 30)
+
+
+class TestFakesRefuseWhatAQueryCannotSay:
+    """A DynamoDB Query has one sort-key condition; the DynamoDB adapter sends the range and drops
+    ``begins_with`` when given both, so the fakes refuse the combination outright."""
+
+    @pytest.mark.parametrize("fake", ["memory", "sqlite"])
+    def test_begins_with_and_a_range_together_are_refused(self, fake, tmp_path):
+        from domain.ports import FLOWS
+
+        if fake == "memory":
+            from infra.memory import MemoryStore
+
+            store = MemoryStore(FLOWS)
+        else:
+            from infra.sqlite.store import SqliteDb, SqliteStore
+
+            store = SqliteStore(FLOWS, SqliteDb(tmp_path / "q.db", specs=[FLOWS]))
+        with pytest.raises(ValueError):
+            list(store.query("by_name", "all", sk_begins="a", sk_gte="b"))
