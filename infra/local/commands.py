@@ -118,7 +118,7 @@ def api_key_ctx(args):
     if not table and not args.dynamodb_endpoint:
         raise TargetError(
             "where are the keys? pass --stack NAME or --table NAME (AWS) or --dynamodb-endpoint URL "
-            "(a local DynamoDB). The embedded store of `flowplane serve` is in-memory: use `serve --api-key`."
+            "(a local DynamoDB). A local `flowplane serve` checks one key: use `serve --api-key`."
         )
     settings = Settings(table_prefix="flowplane-local-", region=region, dynamodb_endpoint=args.dynamodb_endpoint)
     if table:
