@@ -35,6 +35,7 @@ runs out is ``ServiceUnavailable``, as a DynamoDB throttle is).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -80,6 +81,60 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+def _fingerprint(functions: Iterable[Any]) -> str:
+    """A digest of what the projection functions compute: their bytecode, constants and the names
+    they use, the values they close over, and the module-level helpers they call (two levels deep).
+    Stable across processes (no ids, no hash-seeded ordering); a Python upgrade may change it, which
+    costs one re-projection."""
+    h = hashlib.sha256()
+    seen: set[int] = set()
+
+    def code(c) -> Iterator[Any]:
+        yield c.co_code
+        yield c.co_names
+        for const in c.co_consts:
+            if hasattr(const, "co_code"):
+                yield from code(const)
+            else:
+                yield const
+
+    def names(c) -> Iterator[str]:
+        yield from c.co_names
+        for const in c.co_consts:
+            if hasattr(const, "co_code"):
+                yield from names(const)
+
+    def feed(obj: Any, depth: int) -> None:
+        if callable(obj) and hasattr(obj, "__code__"):
+            if id(obj) in seen:
+                h.update(b"<seen>")
+                return
+            seen.add(id(obj))
+            for part in code(obj.__code__):
+                feed(part, depth)
+            for cell in obj.__closure__ or ():
+                try:
+                    feed(cell.cell_contents, depth + 1)
+                except ValueError:  # an empty cell
+                    h.update(b"<empty>")
+            if depth < 2:
+                for name in sorted(set(names(obj.__code__))):
+                    helper = obj.__globals__.get(name)
+                    if callable(helper) and hasattr(helper, "__code__"):
+                        feed(helper, depth + 1)
+            return
+        if isinstance(obj, (frozenset, set)):
+            h.update(repr(sorted(map(repr, obj))).encode())
+        elif obj is None or isinstance(obj, (str, bytes, int, float, bool, tuple)):
+            h.update(obj if isinstance(obj, bytes) else repr(obj).encode())
+        else:
+            h.update(type(obj).__qualname__.encode())
+
+    for fn in functions:
+        feed(fn, 0) if fn is not None else h.update(b"<none>")
+    return h.hexdigest()[:16]
+
+
 class _Layout:
     """The SQL shape of one table's spec: columns, indexes, and a signature to detect changes."""
 
@@ -101,6 +156,8 @@ class _Layout:
         self.signature = json.dumps({
             "indexes": [[ix.name, ix.pk_attr, ix.sk_attr] for ix in spec.indexes],
             "attrs": [a for a, _ in spec.attrs],
+            # a projection that changes behind the same names (e.g. a sharded partition key) re-projects too
+            "code": _fingerprint([f for ix in spec.indexes for f in (ix.pk, ix.sk)] + [f for _, f in spec.attrs]),
         })
         cols = ", ".join(_q(c) for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)

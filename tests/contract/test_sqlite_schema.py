@@ -74,6 +74,31 @@ class TestSchemaFromSpecs:
         assert [d["id"] for d in SqliteStore(V3, db).query("by_color", "red")] == ["2", "1"]
         db.close()
 
+    def test_a_projection_that_changes_behind_the_same_names_re_projects_every_row(self, path):
+        before = TableSpec("Things", indexes=(Index("by_shard", "shard", _const, "name", _get("name")),))
+        after = TableSpec("Things", indexes=(Index("by_shard", "shard", lambda d: f"all#{len(d['name']) % 2}",
+                                                    "name", _get("name")),))
+        db = SqliteDb(path, specs=[before])
+        SqliteStore(before, db).put_many([{"id": "1", "name": "a"}, {"id": "2", "name": "bb"}])
+        db.close()
+        db = SqliteDb(path, specs=[after])
+        store = SqliteStore(after, db)
+        assert [d["id"] for d in store.query("by_shard", "all#1")] == ["1"]
+        assert [d["id"] for d in store.query("by_shard", "all#0")] == ["2"]
+        assert list(store.query("by_shard", "all")) == []
+        db.close()
+
+    def test_the_specs_signatures_do_not_depend_on_the_process(self):
+        import subprocess
+        import sys
+
+        script = ("from domain.ports import ALL_TABLES; from infra.sqlite.store import _Layout; "
+                  "print([_Layout(s).signature for s in ALL_TABLES])")
+        outs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                               env={**__import__("os").environ, "PYTHONHASHSEED": seed}).stdout
+                for seed in ("1", "2")}
+        assert len(outs) == 1
+
     def test_opening_twice_changes_nothing(self, path):
         stores = sqlite_stores(path)
         stores.flows.put({"id": "f", "name": "kept"})
