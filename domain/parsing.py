@@ -8,9 +8,10 @@ read the messages, so the common cases are translated; anything else keeps pydan
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+import sys
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domain.errors import InvalidInput
 
@@ -44,6 +45,12 @@ _V1 = {
 
 # pydantic v2 puts the tried member's name into the loc of union errors; v1 did not.
 _UNION_MEMBER_TAGS = frozenset({"IntervalSchedule", "CronSchedule", "RRuleSchedule"})
+
+
+# A page offset: any non-negative integer. That far out nothing can be left to show, so it is
+# clamped to leave room for offset + limit under ``sys.maxsize`` (``itertools.islice`` refuses
+# larger stops; the reference answers 500 for 10**30).
+Offset = Annotated[int, Field(ge=0), AfterValidator(lambda v: min(v, sys.maxsize // 2))]
 
 
 def _v1(err: dict[str, Any], prefix: tuple) -> dict[str, Any]:

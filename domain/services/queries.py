@@ -13,8 +13,6 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pydantic import Field
-
 from domain import name_guards
 from domain.context import Ctx
 from domain.filters import (
@@ -30,12 +28,12 @@ from domain.filters import (
     WorkQueueFilter,
     sort_documents,
 )
-from domain.parsing import Embedded
+from domain.parsing import Embedded, Offset
 from domain.ports import ALL, Doc
 
 
 class Page(Embedded):
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
     limit: int | None = None
 
 

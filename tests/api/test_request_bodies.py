@@ -99,3 +99,15 @@ class TestValidationOrder:
         r = client.post("flows/", json={"name": 5, "limit": 500})
         assert r.status_code == 422
         assert "exception_detail" in r.json()
+
+
+class TestHugeOffsets:
+    """The reference answers 500 for an offset past its integer range; past everything there is
+    nothing to show, so flowplane answers the empty page."""
+
+    @pytest.mark.parametrize("path", ["flows/filter", "deployments/filter", "variables/filter", "work_pools/filter",
+                                      "work_queues/filter", "flow_runs/filter"])
+    def test_offset_of_ten_to_the_thirty_is_an_empty_page(self, client, path):
+        client.post("flows/", json={"name": "f"})
+        r = client.post(path, json={"offset": 10**30})
+        assert (r.status_code, r.json()) == (200, [])
