@@ -60,7 +60,7 @@ PARAM_SAMPLES = {
 }
 
 # function id -> what its event carries and the status it answers on an empty store.
-_FLOW_ID = "f56a3f22-07a6-58ac-82e9-ab86a40e5f63"  # domain.ids.flow_id("my-flow")
+_FLOW_ID = "f56a3f22-07a6-58ac-82e9-ab86a40e5f63"  # any flow id: on an empty store the answer is the same
 _INTERVAL = {"schedule": {"interval": 3600.0, "anchor_date": "2025-01-01T00:00:00+00:00", "timezone": "UTC"},
              "active": True}
 _PAGE = {"offset": 0, "limit": 10}
