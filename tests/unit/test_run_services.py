@@ -177,3 +177,13 @@ class TestTick:
         assert (result.late, result.incomplete) == (0, True)
         assert run_services.tick(memory_ctx).late == 1
         assert names(memory_ctx, run) == ["Late"]
+
+
+class TestFlowplaneTickOutput:
+    def test_reports_what_the_run_services_did(self):
+        from domain.services.scheduler import TickResult
+        from infra.local import tick
+
+        text = tick.render(TickResult(), 3.0, "db", services=run_services.ServicesResult(late=2, expired_pauses=1))
+        assert "Marked 2 run(s) Late, failed 1 expired pause(s)." in text.splitlines()
+        assert "Marked" not in tick.render(TickResult(), 3.0, "db", services=run_services.ServicesResult())
