@@ -293,3 +293,39 @@ class TestChangesDeleteExactlyTheirRunsAndTheNextTickRefills:
         left = ids_of(client, world.dep["id"])
         assert left == {world.running}
         assert tick()["scheduled"] == 0
+
+
+# ------------------------------------------------------------------------- the run services
+
+
+class TestRunServicesInTheTick:
+    """Late runs and pause expiry ride on the tick (spec §4.1, §4.2): their DynamoDB requests
+    follow the late and expired runs, never the other runs stored."""
+
+    def adhoc(self, client, flow_id, seconds, type_="SCHEDULED") -> str:
+        state = {"type": type_, "state_details": {"scheduled_time": (NOW + dt.timedelta(seconds=seconds)).isoformat()}}
+        r = client.post("flow_runs/", json={"flow_id": flow_id, "state": state})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    def finished(self, client, flow_id, n) -> None:
+        for _ in range(n):
+            set_state(client, self.adhoc(client, flow_id, -600), "COMPLETED")
+
+    def test_late_marking_reads_only_the_late_runs(self, client, flow, dynamo_calls):
+        late = [self.adhoc(client, flow["id"], -20), self.adhoc(client, flow["id"], -30)]
+        self.finished(client, flow["id"], 2)
+        dynamo_calls.clear()
+        out = tick()
+        first = sorted(dynamo_calls)
+        assert (out["late"], out["expired_pauses"]) == (2, 0)
+        assert {client.get(f"flow_runs/{r}").json()["state_name"] for r in late} == {"Late"}
+
+        late = [self.adhoc(client, flow["id"], -40), self.adhoc(client, flow["id"], -50)]
+        self.finished(client, flow["id"], 20)
+        for s in range(10):
+            self.adhoc(client, flow["id"], 60 + s)  # not due yet
+        dynamo_calls.clear()
+        assert tick()["late"] == 2
+        assert sorted(dynamo_calls) == first
+        assert {client.get(f"flow_runs/{r}").json()["state_name"] for r in late} == {"Late"}
