@@ -117,6 +117,11 @@ def create_flow_run(ctx: Ctx, dep_id: str, body: DeploymentFlowRunCreate, *,
     from domain.services import run_orchestration
     from domain.states import StateCreate, proposed_state
 
+    if body.idempotency_key:  # the key may be held by an ad-hoc run of the flow (POST /flow_runs/)
+        holder = ctx.stores.guards.get(flow_runs.idempotency_guard(dep["flow_id"], body.idempotency_key))
+        existing = ctx.stores.flow_runs.get(holder["owner_id"]) if holder else None
+        if existing is not None:
+            return flow_runs.to_wire(existing, now), False
     state = proposed_state(body.state or StateCreate(type="SCHEDULED"), now)
     try:
         written = run_orchestration.insert_flow_run(ctx, run, state, run_cond=Cond.absent())

@@ -203,7 +203,7 @@ class FlowRunCreate(BaseModel):
     deployment_id: UUID | None = None
 
 
-def _idempotency_guard(flow_id: str, key: str) -> str:
+def idempotency_guard(flow_id: str, key: str) -> str:
     return f"flow_run_idem:{flow_id}/{key}"
 
 
@@ -228,7 +228,7 @@ def create(ctx: Ctx, body: FlowRunCreate, *, created_by: dict | None = None) -> 
         if not blocks.document_exists(ctx, str(body.infrastructure_document_id)):
             raise IntegrityConflict()  # the reference's foreign key (an unknown deployment_id is kept)
     key = body.idempotency_key
-    guard_id = _idempotency_guard(flow_id, key) if key is not None else None
+    guard_id = idempotency_guard(flow_id, key) if key is not None else None
     for _ in range(5):
         now = ctx.now()
         run = new_run(
@@ -243,6 +243,11 @@ def create(ctx: Ctx, body: FlowRunCreate, *, created_by: dict | None = None) -> 
         state = proposed_state(body.state or StateCreate(type="PENDING"), now)
         guard_cond = Cond.absent()
         if guard_id is not None and key != "":
+            # the key may also be held by a run of a deployment of this flow (create_flow_run and the
+            # scheduler use the deterministic id of (flow, key)); the reference has one unique index
+            keyed = ctx.stores.flow_runs.get(ids.flow_run_id(flow_id, key))
+            if keyed is not None:
+                return to_wire(keyed, now), False
             holder = ctx.stores.guards.get(guard_id)
             if holder is not None:
                 existing = ctx.stores.flow_runs.get(holder.get("owner_id"))

@@ -11,7 +11,7 @@ from domain.services.deployment_models import DeploymentFlowRunCreate
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("Deployments", "FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates", "ConcurrencyLimits",
+TABLES = ("Deployments", "FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates", "ConcurrencyLimits", "Guards",
           "WorkPools", "WorkQueues", "Variables", "BlockDocuments")
 router = APIRouter()
 

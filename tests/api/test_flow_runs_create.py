@@ -108,6 +108,16 @@ class TestCreateFlowRun:
         assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
         assert len({a.json()["id"] for a in answers}) == 1
 
+    def test_one_key_per_flow_across_ad_hoc_and_deployment_runs(self, client):
+        flow_id = make_flow(client)
+        dep = make_deployment(client, flow_id)
+        from_dep = client.post(f"deployments/{dep}/create_flow_run", json={"idempotency_key": "shared"}).json()
+        again = create_run(client, flow_id, expect=200, idempotency_key="shared")
+        assert again["id"] == from_dep["id"]
+        adhoc = create_run(client, flow_id, idempotency_key="adhoc-first")
+        r = client.post(f"deployments/{dep}/create_flow_run", json={"idempotency_key": "adhoc-first"})
+        assert (r.status_code, r.json()["id"]) == (200, adhoc["id"])
+
     def test_a_deleted_run_frees_its_idempotency_key(self, client):
         flow_id = make_flow(client)
         first = create_run(client, flow_id, idempotency_key="again")
