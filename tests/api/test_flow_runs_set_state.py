@@ -446,3 +446,17 @@ class TestConcurrentProposals:
             statuses = sorted(a.json()["status"] for a in answers)
             assert statuses == ["ABORT", "ACCEPT"]
             assert [s["type"] for s in history(client, rid)] == ["SCHEDULED", "PENDING"]
+
+
+class TestCost:
+    def test_a_proposal_is_one_read_and_one_transaction(self, client, flow_id, dynamo_calls):
+        rid = adhoc(client, flow_id)
+        dynamo_calls.clear()
+        accept(client, rid, "RUNNING")
+        assert list(dynamo_calls) == ["GetItem", "TransactWriteItems"]
+        dynamo_calls.clear()
+        assert propose(client, rid, "PENDING").json()["status"] == "ABORT"
+        assert list(dynamo_calls) == ["GetItem"]
+        dynamo_calls.clear()
+        history(client, rid)
+        assert sorted(dynamo_calls) == ["GetItem", "Query"]
