@@ -289,12 +289,15 @@ def set_state(ctx: Ctx, run_id: str, body: SetStateBody) -> tuple[dict, int]:
 
 
 class FlowRunUpdate(BaseModel):
+    """Explicit nulls: ``tags``/``parameters``/``empirical_policy`` refuse them (422 "none is not an
+    allowed value"), ``name`` draws a new slug, the others store null (checked against the reference)."""
+
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
     flow_version: str | None = None
-    parameters: dict | None = None
-    empirical_policy: FlowRunPolicy | None = None
-    tags: list[str] | None = None
+    parameters: dict[str, Any] = None  # type: ignore[assignment]
+    empirical_policy: FlowRunPolicy = None  # type: ignore[assignment]
+    tags: list[str] = None  # type: ignore[assignment]
     infrastructure_pid: str | None = None
     job_variables: dict | None = None
 
@@ -324,8 +327,6 @@ def update(ctx: Ctx, run_id: str, body: FlowRunUpdate, validate_job_variables=No
             value = getattr(body, key)
             if key == "name" and value is None:
                 value = slug()
-            if value is None:
-                continue
             run[key] = value.wire() if isinstance(value, FlowRunPolicy) else value
         rev = run.get("_rev", 0)
         run["_rev"] = rev + 1

@@ -142,6 +142,20 @@ class TestUpdateFlowRun:
         assert client.patch(f"flow_runs/{created['id']}", json={}).status_code == 204
         assert client.patch(f"flow_runs/{created['id']}", json={"bogus": 1}).status_code == 422
 
+    def test_explicit_nulls_as_the_reference(self, client):
+        created = create_run(client, make_flow(client), flow_version="v1", tags=["a"])
+        rid = created["id"]
+        client.patch(f"flow_runs/{rid}", json={"infrastructure_pid": "p"})
+        for key in ("infrastructure_pid", "flow_version", "job_variables"):
+            assert client.patch(f"flow_runs/{rid}", json={key: None}).status_code == 204
+            assert run(client, rid)[key] is None
+        for key in ("tags", "parameters", "empirical_policy"):
+            r = client.patch(f"flow_runs/{rid}", json={key: None})
+            assert r.status_code == 422
+            assert r.json()["exception_detail"] == [
+                {"loc": ["body", key], "msg": "none is not an allowed value", "type": "type_error.none.not_allowed"}]
+        assert run(client, rid)["tags"] == ["a"]
+
     def test_null_name_draws_a_new_slug_quirk_q6(self, client):  # 12
         created = create_run(client, make_flow(client), name="fixed-name")
         assert client.patch(f"flow_runs/{created['id']}", json={"name": None}).status_code == 204
