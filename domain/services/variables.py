@@ -204,14 +204,14 @@ def delete_by_name(ctx: Ctx, name: str) -> None:
 
 
 def _matching(ctx: Ctx, f: VariableFilter | None, *, descending: bool = False) -> tuple[Iterator[Doc], bool]:
-    """(matching variables, already in name order). Ids -> BatchGetItem; names -> by-name reads;
-    otherwise the name index, in order."""
+    """(matching variables, already in name order). Ids -> BatchGetItem; names -> their guards and
+    the variables (two BatchGetItems); otherwise the name index, in order."""
     docs: Iterable[Doc]
     ordered = False
     if f is not None and (wanted := f.exact_ids()) is not None:
         docs = ctx.stores.variables.get_many(sorted(wanted))
     elif f is not None and (names := f.exact_names()) is not None:
-        docs = [d for d in (read_by_name(ctx, n) for n in sorted(names)) if d is not None]
+        docs = ctx.stores.variables.get_many(sorted(name_guards.owners(ctx, map(name_guards.variable, names))))
     else:
         docs = ctx.stores.variables.query("by_name", ALL, descending=descending)
         ordered = True
