@@ -58,3 +58,21 @@ def add_interval_schedule(page, base: str, deployment_id: str) -> None:
     with page.expect_response(lambda r: r.url.endswith("/schedules") and r.request.method == "POST", timeout=15000):
         page.get_by_role("dialog").get_by_role("button", name="Save").click()
     page.wait_for_load_state("networkidle")
+
+
+def create_secret_block(page, base: str, name: str, value: str) -> None:
+    page.goto(f"{base}/blocks/catalog/secret/create", wait_until="networkidle")
+    fields = page.locator("input:visible, textarea:visible")
+    fields.nth(0).fill(name)
+    fields.nth(1).fill(value)
+    page.get_by_role("button", name="Create").click()
+    page.wait_for_url("**/blocks/block/**", timeout=15000)
+    page.wait_for_load_state("networkidle")
+
+
+def cancel_run(page, base: str, flow_run_id: str) -> None:
+    page.goto(f"{base}/flow-runs/flow-run/{flow_run_id}", wait_until="networkidle")
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    with page.expect_response(lambda r: r.url.endswith("/set_state"), timeout=15000):
+        page.get_by_role("dialog").get_by_role("button", name="Confirm").click()
+    page.wait_for_load_state("networkidle")

@@ -59,3 +59,26 @@ class TestForms:
         forms.create_process_pool(fresh, server["base"], "ui-made-pool")
         assert fresh.writes == [["POST", "/work_pools/", 201]]
         assert fresh.failures == []
+
+    def test_create_a_secret_block(self, fresh, server):
+        forms.create_secret_block(fresh, server["base"], "made-in-the-ui", "s3cr3t")
+        assert fresh.writes == [["POST", "/block_documents/", 201]]
+        assert fresh.failures == []
+
+    def test_cancel_a_scheduled_run(self, fresh, server, ids):
+        run = _api(server, f"/deployments/{ids['deployment_id']}/create_flow_run", {})
+        forms.cancel_run(fresh, server["base"], run["id"])
+        assert fresh.writes == [["POST", f"/flow_runs/{run['id']}/set_state", 201]]
+        assert fresh.failures == []
+        assert _api(server, f"/flow_runs/{run['id']}")["state_type"] in ("CANCELLING", "CANCELLED")
+
+
+def _api(server, path: str, body=None):
+    import json
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{server['base']}/api{path}", data=data,
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
