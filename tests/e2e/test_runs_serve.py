@@ -155,7 +155,7 @@ async def create_run(client, served: Served, dep: str, **kwargs):
 
 
 class TestServedRun:
-    async def test_run_deployment_completes_with_both_tasks_and_their_logs(self, served):
+    async def test_run_deployment_run_completes_with_tasks_logs_and_state_history(self, served):
         async with get_client() as client:
             run = await run_deployment(served.name("logs"), parameters={"who": "e2e"}, timeout=0)
             assert run.state_type == StateType.SCHEDULED
@@ -176,10 +176,6 @@ class TestServedRun:
                                            runtimes=[served.runtime])
             assert messages.index("hello e2e") < messages.index("E2E!")
 
-    async def test_served_run_history_is_scheduled_pending_running_completed(self, served):
-        async with get_client() as client:
-            run = await create_run(client, served, "logs")
-            await wait_for_final(client, run.id, RUN_TIMEOUT, [served.runtime])
             assert state_history(run.id) == [
                 ("SCHEDULED", "Scheduled"), ("PENDING", "Pending"), ("RUNNING", "Running"),
                 ("COMPLETED", "Completed"),
