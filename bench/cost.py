@@ -46,8 +46,9 @@ sys.path.insert(0, str(ROOT))
 from domain.ports import Stores, TableSpec, TxDelete, TxOp  # noqa: E402
 from infra.memory import MemoryStore  # noqa: E402
 
-READ_PRICE = 0.25  # $ per million read request units, us-east-1 on-demand
-WRITE_PRICE = 1.25  # $ per million write request units
+# us-east-1 on-demand since 1 Nov 2024 (https://aws.amazon.com/dynamodb/pricing/on-demand/); before: 0.25 / 1.25
+READ_PRICE = 0.125  # $ per million read request units
+WRITE_PRICE = 0.625  # $ per million write request units
 PAGE_BYTES = 1024 * 1024
 BATCH_GET = 100
 BATCH_WRITE = 25
@@ -101,8 +102,13 @@ class Bill:
             "wcu": self.wcu,
             "gsi_wcu": self.gsi_wcu,
             "items_written": self.items_written,
-            "usd_per_million": round(self.rcu * READ_PRICE + (self.wcu + self.gsi_wcu) * WRITE_PRICE, 2),
+            "usd_per_million": usd(self.rcu, self.wcu + self.gsi_wcu),
         }
+
+
+def usd(rcu: float, wcu: float) -> float:
+    """$ per million calls of something that costs ``rcu`` read and ``wcu`` write request units."""
+    return round(rcu * READ_PRICE + wcu * WRITE_PRICE, 2)
 
 
 class Meter:
@@ -461,6 +467,8 @@ def run_lifecycle(c, clock: FrozenClock, dep_id: str, *, end: str | None, tasks:
 
 
 QUEUES = 10  # deployments spread over the pool's queues (default + q-0..q-8)
+SCHEDULED_PER_DEPLOYMENT = 5  # future runs the scheduler keeps per deployment: not history
+RUNNING_AT_ONCE = 1000  # runs in flight (PENDING/RUNNING) at any time: not history either
 
 
 def seed(c, clock: FrozenClock) -> dict:
@@ -592,8 +600,10 @@ class Cloner:
 def populate(stores: Stores, w: dict, deployments: int, runs: int, *, start: int = 0, total: int | None = None,
              log=print) -> None:
     """Clone the seed into ``deployments`` deployments (over ``deployments // 4`` flows and the
-    pool's queues) and runs ``start..runs``: 5% SCHEDULED in the coming day, 1% RUNNING, 10% FAILED,
-    the rest COMPLETED, spread over the past 30 days, each with its task runs, states and logs."""
+    pool's queues) and runs ``start..runs``, dealt round-robin over the deployments: each
+    deployment's first 5 runs SCHEDULED in the coming day, its 6th RUNNING (for the first 1 000
+    deployments), then one in ten FAILED and the rest COMPLETED, spread over the past 30 days, each
+    with its task runs, states and logs. So history grows; what is scheduled or in flight does not."""
     t = time.time()
     queues = [w["default_queue"]] + w["queues"]
     qnames = ["default"] + [f"q-{i}" for i in range(QUEUES - 1)]
@@ -628,9 +638,10 @@ def populate(stores: Stores, w: dict, deployments: int, runs: int, *, start: int
     bundles = {k: _bundle(stores, v) for k, v in w["runs"].items()}
     span = dt.timedelta(days=30).total_seconds()
     for n in range(start, runs):
-        pct = n % 100
-        kind = "SCHEDULED" if pct < 5 else "RUNNING" if pct == 5 else "FAILED" if pct < 16 else "COMPLETED"
-        d = n % deployments
+        d, k = n % deployments, n // deployments  # the k-th run of deployment d
+        kind = ("SCHEDULED" if k < SCHEDULED_PER_DEPLOYMENT else
+                "RUNNING" if k == SCHEDULED_PER_DEPLOYMENT and d < RUNNING_AT_ONCE else
+                "FAILED" if k % 10 == 6 else "COMPLETED")
         q = w["dep_queue"][d]
         if kind == "SCHEDULED":
             shift = dt.timedelta(minutes=10 + (n * 7919) % (24 * 60))
@@ -946,6 +957,50 @@ def requests_for(w: dict) -> dict[str, dict]:
     }
 
 
+def shapes_for(w: dict) -> list[tuple[str, str, dict]]:
+    """(label, function id, spec): the count and filter shapes the UI and workers send most."""
+    dep, flow, q = w["deployment"], w["flow"], w["default_queue"]
+    day = {"after_": "2026-05-31T12:00:00+00:00", "before_": "2026-06-01T12:00:00+00:00"}
+    fr_count = "FlowRunsCountFunction"
+    tr_count = "TaskRunsCountFunction"
+    return [
+        ("flow_runs/count: all runs", fr_count, {"json": {}}),
+        ("flow_runs/count: state type COMPLETED", fr_count,
+         {"json": {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}}),
+        ("flow_runs/count: state name Late", fr_count, {"json": {"flow_runs": {"state": {"name": {"any_": ["Late"]}}}}}),
+        ("flow_runs/count: one deployment", fr_count, {"json": {"deployments": {"id": {"any_": [dep]}}}}),
+        ("flow_runs/count: one flow", fr_count, {"json": {"flows": {"id": {"any_": [flow]}}}}),
+        ("flow_runs/count: one work queue", fr_count, {"json": {"work_pool_queues": {"id": {"any_": [q]}}}}),
+        ("flow_runs/count: one work pool", fr_count, {"json": {"work_pools": {"name": {"any_": ["pool-0"]}}}}),
+        ("flow_runs/count: expected start in the last 24 h", fr_count,
+         {"json": {"flow_runs": {"expected_start_time": day}}}),
+        ("flow_runs/count: FAILED or CRASHED in the last 24 h (dashboard)", fr_count, {"json": {"flow_runs": {
+            "state": {"type": {"any_": ["FAILED", "CRASHED"]}}, "expected_start_time": day}}}),
+        ("flow_runs/count: one deployment, COMPLETED", fr_count, {"json": {
+            "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}, "deployments": {"id": {"any_": [dep]}}}}),
+        ("task_runs/count: all task runs", tr_count, {"json": {}}),
+        ("task_runs/count: COMPLETED, started in the last 24 h (dashboard)", tr_count, {"json": {"task_runs": {
+            "state": {"type": {"any_": ["COMPLETED"]}}, "start_time": day}}}),
+        ("task_runs/count: one flow run", tr_count, {"json": {"flow_runs": {"id": {"any_": [w["completed_run"]]}}}}),
+        ("flow_runs/filter: one deployment, limit 10", "FlowRunsFilterFunction", {"json": {
+            "flow_runs": {"deployment_id": {"any_": [dep]}}, "sort": "EXPECTED_START_TIME_DESC", "limit": 10}}),
+        ("flow_runs/filter: one deployment, COMPLETED, limit 10", "FlowRunsFilterFunction", {"json": {
+            "flow_runs": {"deployment_id": {"any_": [dep]}, "state": {"type": {"any_": ["COMPLETED"]}}},
+            "sort": "EXPECTED_START_TIME_DESC", "limit": 10}}),
+        ("flow_runs/filter: tag, limit 50", "FlowRunsFilterFunction", {"json": {
+            "flow_runs": {"tags": {"all_": ["nightly"]}}, "limit": 50}}),
+        ("flow_runs/filter: worker cancellation check (CANCELLING in a pool)", "FlowRunsFilterFunction", {"json": {
+            "flow_runs": {"state": {"type": {"any_": ["CANCELLING"]}}}, "work_pools": {"name": {"any_": ["pool-0"]}}}}),
+        ("deployments/filter: tag, limit 50", "DeploymentsFilterFunction", {"json": {
+            "deployments": {"tags": {"all_": ["etl"]}}, "limit": 50, "sort": "NAME_ASC"}}),
+        ("deployments/get_scheduled_flow_runs: 1 deployment", "DeploymentsGetScheduledFlowRunsFunction", {"json": {
+            "deployment_ids": [dep], "scheduled_before": "2026-06-01T12:00:10+00:00", "limit": 10}}),
+        ("logs/filter: one flow run, limit 200", "LogsFilterFunction", {"json": {
+            "logs": {"flow_run_id": {"any_": [w["completed_run"]]}}, "sort": "TIMESTAMP_ASC", "limit": 200}}),
+        ("logs/filter: all logs, newest 200", "LogsFilterFunction", {"json": {"sort": "TIMESTAMP_DESC", "limit": 200}}),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # running it
 
@@ -1045,7 +1100,8 @@ def restore(stores: Stores, snap: dict) -> None:
 
 
 def measure(world: World, routes, log=print) -> dict[str, dict]:
-    """Each route once, in route order, every route seeing the world as it was built."""
+    """Each route once, in route order, then the shapes of ``shapes_for``; every call sees the world
+    as it was built. Keys: function ids, and the shapes' labels."""
     specs = requests_for(world.w)
     out = {}
     t = time.time()
@@ -1054,6 +1110,11 @@ def measure(world: World, routes, log=print) -> dict[str, dict]:
     for route in routes:
         status, bill = world.call(route, specs.get(route.function_id))
         out[route.function_id] = {"status": status, **bill.as_dict()}
+    by_id = {r.function_id: r for r in routes}
+    for label, fid, spec in shapes_for(world.w):
+        if fid in by_id:
+            status, bill = world.call(by_id[fid], spec)
+            out[label] = {"status": status, **bill.as_dict()}
     restore(world.ctx.stores, snap)
     world.clock.at = T0
     log(f"  {len(routes)} routes measured ({time.time() - t:.0f} s)")
@@ -1079,6 +1140,15 @@ def _num(v) -> str:
     return f"{int(v):,}"
 
 
+@dataclass
+class Row:
+    """A table row: a route, or a request shape labelled by its ``function_id``."""
+
+    method: str
+    path: str
+    function_id: str
+
+
 def table(routes, small: dict, large: dict, grows: set[str]) -> str:
     lines = [
         "| route | status | requests | items read | RCU | WCU + GSI WCU | $ / M calls | requests @1M | items read @1M "
@@ -1087,9 +1157,11 @@ def table(routes, small: dict, large: dict, grows: set[str]) -> str:
     ]
     for route in routes:
         s, g = small[route.function_id], large[route.function_id]
+        for b in (s, g):
+            b["usd_per_million"] = usd(b["rcu"], b["wcu"] + b["gsi_wcu"])
         flag = " **grows**" if route.function_id in grows else ""
         lines.append(
-            f"| `{route.method} {route.path}`{flag} | {s['status']} | {_num(s['requests'])} | {_num(s['items_read'])} "
+            f"| `{(route.method + ' ' + route.path).strip()}`{flag} | {s['status']} | {_num(s['requests'])} | {_num(s['items_read'])} "
             f"| {_num(s['rcu'])} | {_num(s['wcu'])} + {_num(s['gsi_wcu'])} | {s['usd_per_million']:,.2f} "
             f"| {_num(g['requests'])} | {_num(g['items_read'])} | {_num(g['rcu'])} | {g['usd_per_million']:,.2f} |")
     return "\n".join(lines)
@@ -1103,7 +1175,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", type=int, default=1_000_000, help="runs the large scale is extrapolated to")
     ap.add_argument("--only", default="", help="substring of function ids to measure")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "cost.json"))
+    ap.add_argument("--render", metavar="JSON", help="print the table of an earlier run (at today's prices)")
     args = ap.parse_args(argv)
+    if args.render:
+        return render(pathlib.Path(args.render), pathlib.Path(args.out))
     random.seed(12)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     from handlers.routes import routes as all_routes
@@ -1130,7 +1205,8 @@ def main(argv: list[str] | None = None) -> int:
     large = {k: extrapolate(half[k], full[k], factor) for k in full}
     grows = {k for k in full if full[k]["requests"] != half[k]["requests"] or full[k]["items_read"] != half[k]["items_read"]}
 
-    md = table(routes, small, large, grows)
+    shape_rows = [Row("", label, label) for label in small if label not in {r.function_id for r in routes}]
+    md = table(routes, small, large, grows) + "\n\n" + table(shape_rows, small, large, grows)
     print(md)
     result = {
         "prices": {"read_request_unit_per_million": READ_PRICE, "write_request_unit_per_million": WRITE_PRICE,
@@ -1139,16 +1215,33 @@ def main(argv: list[str] | None = None) -> int:
                    "large_measured": [{"deployments": d, "runs": runs // 2}, {"deployments": d, "runs": runs}],
                    "large": {"deployments": d, "runs": args.target,
                              "extrapolated": args.target != runs}},
-        "history_per_run": "a run with 2 task runs (3 states each), 4 flow-run states, 6 logs, 2 name guards; "
-                           "5% SCHEDULED in the next day, 1% RUNNING, 10% FAILED, the rest COMPLETED over 30 days",
+        "history_per_run": "a finished run has 2 task runs (3 states each), 4 flow-run states, 6 logs, 2 name "
+                           "guards; per deployment 5 runs SCHEDULED in the next day, 1 RUNNING (first 1 000 "
+                           "deployments), then 10% FAILED and the rest COMPLETED over the past 30 days",
         "grows_with_history": sorted(grows),
         "routes": [{"function": r.function_id, "method": r.method, "path": r.path,
                     "small": small[r.function_id], "large_half": half[r.function_id],
                     "large_full": full[r.function_id], "large": large[r.function_id]} for r in routes],
+        "shapes": [{"shape": r.function_id, "small": small[r.function_id], "large_half": half[r.function_id],
+                    "large_full": full[r.function_id], "large": large[r.function_id]} for r in shape_rows],
     }
     pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     log(f"wrote {args.out}")
+    return 0
+
+
+def render(src: pathlib.Path, out: pathlib.Path) -> int:
+    """Print the table of an earlier run and write its JSON to ``out`` at today's prices."""
+    data = json.loads(src.read_text())
+    rows = [Row(r["method"], r["path"], r["function"]) for r in data["routes"]]
+    shapes = [Row("", r["shape"], r["shape"]) for r in data.get("shapes", [])]
+    small = {r["function"]: r["small"] for r in data["routes"]} | {r["shape"]: r["small"] for r in data.get("shapes", [])}
+    large = {r["function"]: r["large"] for r in data["routes"]} | {r["shape"]: r["large"] for r in data.get("shapes", [])}
+    grows = set(data["grows_with_history"])
+    print(table(rows, small, large, grows) + "\n\n" + table(shapes, small, large, grows))
+    data["prices"].update({"read_request_unit_per_million": READ_PRICE, "write_request_unit_per_million": WRITE_PRICE})
+    out.write_text(json.dumps(data, indent=1) + "\n")
     return 0
 
 
