@@ -46,16 +46,14 @@ def build_local_app(ctx: Ctx, api_key: str | None = None, ui_dir=None):
 
 
 def local_ui(enabled: bool, host: str, port: int):
-    """(UI directory or None, the banner's UI line): fetched from the prefect wheel on first use."""
+    """(UI files or None, the banner's UI line): fetched from the prefect wheel on first use, in the
+    background so the API starts at once."""
     if not enabled:
         return None, "off (--no-ui)"
-    from infra.local.ui import UiUnavailable, ensure_ui
+    from infra.local.ui import UiFiles
 
-    try:
-        return ensure_ui(), f"http://{host}:{port}/"
-    except UiUnavailable as exc:
-        log.warning("Prefect UI not served: %s", exc)
-        return None, f"unavailable ({exc})"[:200]
+    files = UiFiles.prepare()
+    return files, f"http://{host}:{port}/" + ("" if files.ready else "  (fetching the UI files once, in the background)")
 
 
 def scheduler_loop(stop: threading.Event, interval: float) -> None:

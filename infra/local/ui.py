@@ -6,7 +6,9 @@ with pip (``pip download --no-deps``: only that file, none of prefect's dependen
 replaces ``/PREFECT_UI_SERVE_BASE_REPLACE_PLACEHOLDER`` in its text files with the serve base
 (``/`` -> ``""``). A marker file holding ``<version>:<base>`` tells later starts the copy is ready.
 
-The app then answers ``GET /ui-settings`` (``{"api_url", "csrf_enabled", "flags"}``, what the SPA
+When the files are not cached yet they are fetched in a background thread (``UiFiles.prepare``):
+the API answers at once and UI pages answer 503 until the files are ready. The app then answers
+``GET /ui-settings`` (``{"api_url", "csrf_enabled", "flags"}``, what the SPA
 reads first) and serves the files at ``/`` with the reference's SPA fallback to ``index.html``
 (never for ``/api/...``: an unknown API path stays a 404).
 """
@@ -121,16 +123,58 @@ def ensure_ui(root: Path | None = None, *, base: str = "/", version: str = PREFE
     return build
 
 
-def with_ui(api_app, build: Path, settings_doc: dict):
+class UiFiles:
+    """The UI directory, possibly still being fetched in a background thread (``prepare``), so the
+    API answers at once on a first start; UI pages answer 503 until the files are ready."""
+
+    def __init__(self, path: Path | None = None, error: str | None = None):
+        self.path, self.error = path, error
+        self._thread = None
+
+    @property
+    def ready(self) -> bool:
+        return self.path is not None
+
+    @classmethod
+    def prepare(cls, root: Path | None = None, *, base: str = "/", wait: bool = False) -> UiFiles:
+        files = cls()
+        root = root or cache_dir()
+        marker = root / "build" / MARKER
+        if marker.is_file() and marker.read_text(encoding="utf-8") == f"{PREFECT_VERSION}:{base}":
+            files.path = root / "build"
+            return files
+
+        def fetch() -> None:
+            try:
+                files.path = ensure_ui(root, base=base)
+            except (UiUnavailable, OSError) as exc:
+                files.error = str(exc)
+                import logging
+
+                logging.getLogger("flowplane").warning("Prefect UI not served: %s", exc)
+
+        import threading
+
+        files._thread = threading.Thread(target=fetch, name="ui-fetch", daemon=True)
+        files._thread.start()
+        if wait:
+            files.join()
+        return files
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def with_ui(api_app, build: Path | UiFiles, settings_doc: dict):
     """An ASGI app: ``/api`` and below to ``api_app`` untouched (its 404s and 405s stay the API's),
     everything else to the UI — ``GET /ui-settings`` and the SPA with its fallback to index.html."""
-    from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
-    from starlette.middleware import Middleware
     from starlette.middleware.gzip import GZipMiddleware
-    from starlette.responses import JSONResponse
-    from starlette.routing import Mount, Route
+    from starlette.responses import HTMLResponse, JSONResponse
     from starlette.staticfiles import StaticFiles
+
+    files = build if isinstance(build, UiFiles) else UiFiles(build)
 
     class SPAStaticFiles(StaticFiles):
         async def get_response(self, path: str, scope):
@@ -141,14 +185,21 @@ def with_ui(api_app, build: Path, settings_doc: dict):
                     raise
                 return await super().get_response("index.html", scope)
 
-    async def ui_settings_route(request):
-        return JSONResponse(settings_doc)
+    static: dict = {}
 
-    ui_app = Starlette(
-        routes=[Route("/ui-settings", ui_settings_route, methods=["GET"]),
-                Mount("/", app=SPAStaticFiles(directory=str(build), html=True), name="ui_root")],
-        middleware=[Middleware(GZipMiddleware)],
-    )
+    async def ui_app(scope, receive, send):
+        if scope["type"] == "http" and scope.get("path") == "/ui-settings" and scope["method"] in ("GET", "HEAD"):
+            await JSONResponse(settings_doc)(scope, receive, send)
+            return
+        if not files.ready:
+            text = (f"The Prefect UI could not be prepared: {files.error}" if files.error else
+                    f"The Prefect UI is being prepared (prefect=={PREFECT_VERSION}, once); reload in a few seconds.")
+            await HTMLResponse(f"<!doctype html><p>{text}</p>", status_code=503,
+                               headers={"retry-after": "5"})(scope, receive, send)
+            return
+        if "app" not in static:
+            static["app"] = GZipMiddleware(SPAStaticFiles(directory=str(files.path), html=True))
+        await static["app"](scope, receive, send)
 
     async def app(scope, receive, send):
         path = scope.get("path", "") if scope["type"] in ("http", "websocket") else ""
@@ -158,4 +209,5 @@ def with_ui(api_app, build: Path, settings_doc: dict):
             await ui_app(scope, receive, send)
 
     app.api_app = api_app  # type: ignore[attr-defined]
+    app.ui_files = files  # type: ignore[attr-defined]
     return app

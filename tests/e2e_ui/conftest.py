@@ -56,8 +56,8 @@ def server():
                              "--scheduler-interval", "2", "--data-dir", str(data)],
                             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(data))
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while not (_up(f"{base}/api/health") and _up(f"{base}/ui-settings")):
+    deadline = time.time() + 180
+    while not (_up(f"{base}/api/health") and _up(f"{base}/")):  # / is 503 while the UI files are fetched
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
             pytest.exit(f"flowplane serve did not come up: {(OUT / 'server.log').read_text()[-3000:]}", 1)

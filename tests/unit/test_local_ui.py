@@ -126,3 +126,48 @@ class TestServedUi:
         r = client.get("/api/nothing")
         assert r.status_code == 404
         assert r.json() == {"detail": "Not Found"}
+
+
+class TestUiFilesInTheBackground:
+    def test_a_ready_cache_is_used_at_once(self, tmp_path):
+        root = tmp_path / "cache"
+        ui.ensure_ui(root, wheel=fake_wheel(tmp_path))
+        files = ui.UiFiles.prepare(root)
+        assert files.ready
+        assert files.path == root / "build"
+
+    def test_a_first_start_fetches_in_a_thread(self, tmp_path):
+        root = tmp_path / "cache"
+        (root / "wheel").mkdir(parents=True)
+        fake_wheel(root / "wheel")  # what pip would have downloaded: no network in this test
+        files = ui.UiFiles.prepare(root, wait=True)
+        assert files.ready, files.error
+        assert (files.path / "index.html").read_text().startswith('<html><head><base href="/">')
+
+    def test_pages_are_503_until_ready_while_the_api_and_ui_settings_answer(self, tmp_path):
+        from fastapi import FastAPI
+
+        api = FastAPI()
+
+        @api.get("/api/health")
+        def health():
+            return True
+
+        files = ui.UiFiles()
+        client = TestClient(ui.with_ui(api, files, ui.ui_settings("/api")))
+        r = client.get("/flow-runs")
+        assert r.status_code == 503
+        assert r.headers["retry-after"] == "5"
+        assert "being prepared" in r.text
+        assert client.get("/ui-settings").status_code == 200
+        assert client.get("/api/health").json() is True
+        files.path = ui.ensure_ui(tmp_path / "cache", wheel=fake_wheel(tmp_path))
+        assert client.get("/flow-runs").status_code == 200
+
+    def test_a_failed_fetch_says_why(self, tmp_path):
+        from fastapi import FastAPI
+
+        client = TestClient(ui.with_ui(FastAPI(), ui.UiFiles(error="no network"), ui.ui_settings("/api")))
+        r = client.get("/")
+        assert r.status_code == 503
+        assert "could not be prepared: no network" in r.text
