@@ -8,6 +8,7 @@ Expected values are what `prefect server start` (2.20.26) records for the same f
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -23,6 +24,7 @@ from runtime import (
     api,
     artifacts_of,
     new_uid,
+    prefect_cli,
     python_script,
     runs_of_flow,
     state_history,
@@ -199,6 +201,23 @@ class TestPythonFlowPy:
             assert row["flow_run_id"] == str(parent.id)
             assert row["level"] == 20
             assert row["name"] == "prefect.task_runs"
+
+
+class TestCli:
+    async def test_flow_run_logs_and_artifact_inspect_show_the_run(self, adhoc):
+        uid, _ = adhoc
+        async with get_client() as client:
+            run = await only_run(client, f"parent-{uid}")
+            await wait_for_logs(client, run.id, ["Finished in state Completed()"])
+        rid = str(run.id)
+        logs, art = await asyncio.gather(*(asyncio.to_thread(prefect_cli, *args) for args in [
+            ("flow-run", "logs", rid), ("artifact", "inspect", f"report-{uid}")]))
+        for result in (logs, art):
+            assert result.returncode == 0, result.stdout + result.stderr
+        lines = logs.stdout.splitlines()
+        assert any(ln.endswith(f"| INFO    | Flow run '{run.name}' - parent starting") for ln in lines), logs.stdout
+        assert any(ln.endswith("- flaky succeeded on try 2") for ln in lines), logs.stdout
+        assert f"'key': 'report-{uid}'" in art.stdout and f"'flow_run_id': '{rid}'" in art.stdout
 
 
 class TestWireShapes:
