@@ -8,7 +8,7 @@ import json
 import pytest
 from starlette.testclient import TestClient
 
-from domain.ids import flow_id
+from domain import name_guards
 from infra.local import cli
 from infra.local.auth import bearer_key_middleware
 from infra.local.server import build_local_app
@@ -51,7 +51,7 @@ class TestBearerKeyMiddleware:
 
         assert r.status_code == 401
         assert dynamo_calls.count() == 0
-        assert dynamo_ctx.stores.flows.get(flow_id("intruder")) is None
+        assert name_guards.lookup(dynamo_ctx, dynamo_ctx.stores.flows, name_guards.flow("intruder")) is None
 
     def test_a_refused_read_of_an_unknown_route_is_401_not_404(self, guarded):
         assert guarded.get("no/such/route").status_code == 401
