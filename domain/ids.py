@@ -1,9 +1,9 @@
-"""Ids. Name-unique objects (flows, deployments, pools, queues, variables, block documents) get
+"""Ids. Name-unique objects (flows, deployments, pools, queues, variables, block types and documents) get
 fresh ``new_id()`` ids, their names held by guard items (``domain.name_guards``), as in the
 reference: deleting and re-creating one gives a new id.
 
 Deterministic ``uuid5`` ids remain where identity *is* the natural key and nothing can re-attach
-to a re-created object by id: block types (slug), block schemas (checksum, version), runs that
+to a re-created object by id: block schemas (checksum, version), runs that
 the scheduler inserts idempotently (flow id + idempotency key, the key naming the deployment id),
 task runs (flow run, task key, dynamic key).
 """
@@ -17,10 +17,6 @@ NAMESPACE = uuid.UUID("6f1c5a7e-2d0b-4e55-9a6e-5b0f1f3c9d21")
 
 def _id(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
-
-
-def block_type_id(slug: str) -> str:
-    return _id("block_type", slug)
 
 
 def block_schema_id(checksum: str, version: str | None) -> str:

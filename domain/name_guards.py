@@ -68,6 +68,10 @@ def variable(name: str) -> str:
     return _key("variable", name)
 
 
+def block_type(slug: str) -> str:
+    return _key("block_type", slug)
+
+
 def block_document(block_type_id: str, name: str) -> str:
     return _key("block_document", block_type_id, name)
 

@@ -1,12 +1,12 @@
 """Blocks: block types, block schemas and block documents — what ``Block.save()`` /
 ``Block.load()`` of the 2.20 client need, plus filters.
 
-Identity: a block type's id derives from its slug and a block schema's from (checksum, version),
-so their creates are one conditional put and reads by natural key one GetItem. A block document
-gets a fresh id (as in the reference); its (block type, name) is held by a name guard
-(``domain.name_guards``) written and deleted in one transaction with it, so a document deleted
-and saved again gets a new id. ``GET /block_types/slug/{slug}/block_documents/name/{name}`` (what
-``Block.load`` calls) is then the type, the guard and the document.
+Identity: block types and block documents get fresh ids (as in the reference); a type's slug and
+a document's (block type, name) are held by name guards (``domain.name_guards``) written and
+deleted in one transaction with them, so one deleted and created again gets a new id. A block
+schema's id derives from (checksum, version): its create is one conditional put.
+``GET /block_types/slug/{slug}/block_documents/name/{name}`` (what ``Block.load`` calls) is the
+slug's guard, the document's guard and the document.
 
 Documents embed their ``block_schema`` (with its ``block_type``) and ``block_type`` in responses,
 read live. Secret fields (``block_schema.fields.secret_fields``, dotted paths with ``*``
@@ -304,19 +304,31 @@ def create_block_type(ctx: Ctx, body: BlockTypeCreate) -> dict[str, Any]:
     """POST /block_types/ -> 201; a taken slug is a 409."""
     if body.name.lower().startswith("prefect"):
         raise Forbidden("Block type names beginning with 'Prefect' are reserved.")
-    now = iso_utc(ctx.now())
-    doc = {
-        "id": ids.block_type_id(body.slug), "created": now, "updated": now, "name": body.name, "slug": body.slug,
-        "logo_url": body.logo_url, "documentation_url": body.documentation_url,
-        "description": html.escape(body.description, quote=False) if body.description is not None else None,
-        "code_example": html.escape(body.code_example, quote=False) if body.code_example is not None else None,
-        "is_protected": False,
-    }
-    try:
-        ctx.stores.block_types.put(doc, cond=Cond.absent())
-    except ConditionFailed:
-        raise Conflict(f'Block type with name "{body.name}" already exists') from None
-    return type_wire(doc)
+    key = name_guards.block_type(body.slug)
+    for _ in attempts(8):
+        if name_guards.owner(ctx, key) is not None:
+            raise Conflict(f'Block type with name "{body.name}" already exists')
+        now = iso_utc(ctx.now())
+        doc = {
+            "id": ids.new_id(), "created": now, "updated": now, "name": body.name, "slug": body.slug,
+            "logo_url": body.logo_url, "documentation_url": body.documentation_url,
+            "description": html.escape(body.description, quote=False) if body.description is not None else None,
+            "code_example": html.escape(body.code_example, quote=False) if body.code_example is not None else None,
+            "is_protected": False,
+        }
+        try:
+            name_guards.insert(ctx, ctx.stores.block_types, doc, key)
+        except ConditionFailed:
+            continue  # lost a create race (409 next), or a transaction conflicted
+        return type_wire(doc)
+    raise errors.ServiceUnavailable("Service Unavailable")
+
+
+def _type_id_by_slug(ctx: Ctx, slug: str) -> str:
+    type_id = name_guards.owner(ctx, name_guards.block_type(slug))
+    if type_id is None:
+        raise NotFound(TYPE_NOT_FOUND)
+    return type_id
 
 
 def read_block_type(ctx: Ctx, type_id: str) -> dict[str, Any]:
@@ -324,7 +336,7 @@ def read_block_type(ctx: Ctx, type_id: str) -> dict[str, Any]:
 
 
 def read_block_type_by_slug(ctx: Ctx, slug: str) -> dict[str, Any]:
-    return type_wire(_type_or_404(ctx, ids.block_type_id(slug)))
+    return type_wire(_type_or_404(ctx, _type_id_by_slug(ctx, slug)))
 
 
 def update_block_type(ctx: Ctx, type_id: str, body: BlockTypeUpdate) -> None:
@@ -352,7 +364,10 @@ def delete_block_type(ctx: Ctx, type_id: str) -> None:
         raise Forbidden("protected block types cannot be deleted.")
     _remove_documents(ctx, ctx.stores.block_documents.query("by_block_type", type_id))
     ctx.stores.block_schemas.delete_many([s["id"] for s in ctx.stores.block_schemas.query("by_block_type", type_id)])
-    ctx.stores.block_types.delete(type_id)
+    try:
+        name_guards.remove(ctx, ctx.stores.block_types, type_id, name_guards.block_type(doc["slug"]))
+    except ConditionFailed:
+        raise NotFound(TYPE_NOT_FOUND) from None
 
 
 def _type_has_schema(ctx: Ctx, type_id: str, f: BlockSchemaFilter) -> bool:
@@ -591,7 +606,9 @@ def read_block_document(ctx: Ctx, raw_id: str, include_secrets: bool = False) ->
 
 def read_block_document_by_name(ctx: Ctx, slug: str, name: str, include_secrets: bool = False) -> dict[str, Any]:
     """GET /block_types/slug/{slug}/block_documents/name/{name} (``Block.load``): guard + document."""
-    doc = name_guards.lookup(ctx, ctx.stores.block_documents, name_guards.block_document(ids.block_type_id(slug), name))
+    type_id = name_guards.owner(ctx, name_guards.block_type(slug))
+    doc = name_guards.lookup(ctx, ctx.stores.block_documents, name_guards.block_document(type_id, name)) \
+        if type_id else None
     if doc is None:
         raise NotFound(DOCUMENT_NOT_FOUND)
     return document_wire(ctx, doc, include_secrets)
@@ -599,7 +616,7 @@ def read_block_document_by_name(ctx: Ctx, slug: str, name: str, include_secrets:
 
 def read_documents_for_type(ctx: Ctx, slug: str, include_secrets: bool = False) -> list[dict[str, Any]]:
     """GET /block_types/slug/{slug}/block_documents: the type's non-anonymous documents by name."""
-    type_id = ids.block_type_id(slug)
+    type_id = _type_id_by_slug(ctx, slug)
     _type_or_404(ctx, type_id)
     cache = _Cache(ctx)
     return [document_wire(ctx, d, include_secrets, cache)
@@ -664,7 +681,7 @@ def _documents_matching(ctx: Ctx, dq: BlockDocumentFilter | None, tq: BlockTypeF
     if f.block_type_id is not None and f.block_type_id.any_ is not None and f.operator.value == "and_":
         type_ids = {str(t).lower() for t in f.block_type_id.any_}
     elif tq is not None and tq.slug is not None and tq.slug.any_ is not None:
-        type_ids = {ids.block_type_id(s) for s in tq.slug.any_}
+        type_ids = name_guards.owners(ctx, map(name_guards.block_type, tq.slug.any_))
     if type_ids is not None:
         docs = itertools.chain.from_iterable(
             ctx.stores.block_documents.query("by_block_type", t) for t in sorted(type_ids))

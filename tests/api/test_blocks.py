@@ -318,6 +318,14 @@ class TestDeleteBlockDocument:
         r = client.get(f"block_types/slug/{btype['slug']}/block_documents/name/{doc['name']}")
         assert (r.status_code, r.json()["id"]) == (200, again["id"])
 
+    def test_a_block_type_created_again_after_delete_gets_a_new_id(self, client, btype):
+        assert client.delete(f"block_types/{btype['id']}").status_code == 204
+        again = client.post("block_types/", json={"name": btype["name"], "slug": btype["slug"]})
+        assert again.status_code == 201
+        assert again.json()["id"] != btype["id"]
+        assert client.get(f"block_types/{btype['id']}").status_code == 404
+        assert client.get(f"block_types/slug/{btype['slug']}").json()["id"] == again.json()["id"]
+
     def test_deleting_the_block_type_frees_its_document_names(self, client, btype, schema):
         make_doc(client, btype, schema)
         assert client.delete(f"block_types/{btype['id']}").status_code == 204
