@@ -185,3 +185,37 @@ def remove_many(ctx: Ctx, store: Store, pairs: Iterable[tuple[str, str]]) -> Non
             except ConditionFailed:
                 if attempt == 7:
                     raise
+
+
+# ------------------------------------------------------------------------------------ upgrade
+
+
+def backfill(ctx: Ctx) -> dict[str, int]:
+    """Write the missing guards of objects stored before names had guards (an admin task for an
+    existing data directory or table set, never a request path: it reads every name index).
+
+    Returns counts: ``written``, and ``duplicates`` — objects whose name another object already
+    holds (created while the first had no guard); they stay readable by id and are left to an
+    operator."""
+    from domain.ports import ALL
+
+    kinds: list[tuple[Store, Callable[[Doc], str]]] = [
+        (ctx.stores.flows, lambda d: flow(d["name"])),
+        (ctx.stores.deployments, lambda d: deployment(d["flow_id"], d["name"])),
+        (ctx.stores.work_pools, lambda d: work_pool(d["name"])),
+        (ctx.stores.work_queues, lambda d: work_queue(d["work_pool_id"], d["name"])),
+        (ctx.stores.variables, lambda d: variable(d["name"])),
+        (ctx.stores.block_types, lambda d: block_type(d["slug"])),
+        (ctx.stores.block_documents, lambda d: block_document(d["block_type_id"], d["name"])),
+    ]
+    counts = {"written": 0, "duplicates": 0}
+    for store, key_of in kinds:
+        for doc in store.query("by_name", ALL):
+            key = key_of(doc)
+            try:
+                ctx.stores.guards.put({"id": key, "owner_id": doc["id"]}, cond=Cond.absent())
+                counts["written"] += 1
+            except ConditionFailed:
+                if owner(ctx, key) != doc["id"]:
+                    counts["duplicates"] += 1
+    return counts

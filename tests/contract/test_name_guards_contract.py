@@ -78,3 +78,19 @@ class TestNameGuards:
         key = name_guards.flow("x" * 5000)
         assert key.startswith("flow#sha256:") and len(key) < 100
         assert name_guards.flow("x" * 5000) == key != name_guards.flow("x" * 4999)
+
+
+class TestBackfill:
+    def test_objects_stored_without_guards_get_them_and_duplicates_are_counted(self, ctx):
+        old_flow = {"id": str(uuid.uuid4()), "name": "f", "tags": []}
+        ctx.stores.flows.put(old_flow)  # as stored before names had guards
+        dep = {"id": str(uuid.uuid4()), "name": "d", "flow_id": old_flow["id"]}
+        ctx.stores.deployments.put(dep)
+        twin = variable("v")
+        ctx.stores.variables.put(variable("v"))
+        name_guards.insert(ctx, ctx.stores.variables, twin, name_guards.variable("v"))
+        assert name_guards.backfill(ctx) == {"written": 2, "duplicates": 1}
+        assert name_guards.owner(ctx, name_guards.flow("f")) == old_flow["id"]
+        assert name_guards.owner(ctx, name_guards.deployment(old_flow["id"], "d")) == dep["id"]
+        assert name_guards.owner(ctx, name_guards.variable("v")) == twin["id"]
+        assert name_guards.backfill(ctx) == {"written": 0, "duplicates": 1}
