@@ -187,3 +187,20 @@ def replace_lone_surrogates(value: Any) -> Any:
     if isinstance(value, list):
         return [replace_lone_surrogates(v) for v in value]
     return value
+
+
+MAX_BODY_DEPTH = 256  # nesting levels of arrays/objects; deeper bodies are refused before parsing into models
+
+
+def deeper_than(value: Any, limit: int = MAX_BODY_DEPTH) -> bool:
+    """Whether ``value`` nests arrays/objects more than ``limit`` levels (iteratively). Services
+    walk parameters and job variables recursively (hydration, validation, copies): a body the JSON
+    parser accepts at ~900 levels would exhaust the interpreter's stack later, mid-request."""
+    stack: list[tuple[int, Any]] = [(0, value)]
+    while stack:
+        depth, v = stack.pop()
+        if isinstance(v, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((depth + 1, item) for item in (v.values() if isinstance(v, dict) else v))
+    return False

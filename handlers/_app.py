@@ -68,9 +68,10 @@ def check_api_version(x_prefect_api_version: Annotated[str | None, Header()] = N
 async def json_body(request: Request) -> Any:
     """The request's JSON body (``None`` when there is none) — the one place every body is checked
     before it can reach a store: bad JSON is a 422 envelope; bytes that are not UTF-8 and nesting
-    deeper than the parser allows are the reference's 400; a lone UTF-16 surrogate (``"\\ud800"``,
-    valid JSON but not Unicode, so it could be stored but never read back) is a 422 at its place."""
-    from domain.parsing import LONE_SURROGATE, find_lone_surrogate, replace_lone_surrogates
+    deeper than ``MAX_BODY_DEPTH`` are the reference's 400 (its own parser stops near 1000 levels);
+    a lone UTF-16 surrogate (``"\\ud800"``, valid JSON but not Unicode, so it could be stored but
+    never read back) is a 422 at its place."""
+    from domain.parsing import LONE_SURROGATE, deeper_than, find_lone_surrogate, replace_lone_surrogates
 
     raw = await request.body()
     if not raw or not raw.strip():
@@ -87,6 +88,9 @@ async def json_body(request: Request) -> Any:
         raise errors.InvalidInput(
             [{"loc": ["body", pos], "msg": f"{getattr(exc, 'msg', 'Invalid JSON')}", "type": "value_error.jsondecode"}]
         ) from None
+    if deeper_than(body):
+        request.state.body = None
+        raise errors.BadRequest("There was an error parsing the body")
     bad = find_lone_surrogate(body)
     if bad is not None:
         request.state.body = replace_lone_surrogates(body)  # echoed as valid UTF-8

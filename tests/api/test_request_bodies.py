@@ -70,6 +70,18 @@ class TestUnparseableBodies:
         r = post_raw(client, "flows/filter", b"[" * 10000 + b"]" * 10000)
         assert (r.status_code, r.json()) == (400, PARSE_ERROR)
 
+    def test_nesting_past_the_gate_limit_is_400_before_any_service_recurses(self, client):
+        flow = client.post("flows/", json={"name": "f"}).json()
+        dep = client.post("deployments/", json={"name": "d", "flow_id": flow["id"]}).json()
+
+        def body(levels: int) -> bytes:  # {"parameters": {"p": [[...]]}}: levels counts every array/object
+            return b'{"parameters":{"p":' + b"[" * (levels - 2) + b"]" * (levels - 2) + b"}}"
+
+        r = post_raw(client, f"deployments/{dep['id']}/create_flow_run", body(257))
+        assert (r.status_code, r.json()) == (400, PARSE_ERROR)
+        r = post_raw(client, f"deployments/{dep['id']}/create_flow_run", body(256))
+        assert r.status_code == 201, r.text
+
     def test_deep_value_inside_an_object_is_400(self, client):
         r = post_raw(client, "flows/", b'{"name":"x","tags":' + b"[" * 10000 + b"]" * 10000 + b"}")
         assert (r.status_code, r.json()) == (400, PARSE_ERROR)
