@@ -774,7 +774,7 @@ _PAGE = {"offset": 0, "limit": 10}
 def requests_for(w: dict) -> dict[str, dict]:
     """function id -> {path params, json, params, setup}: the body a real caller sends."""
     dep, fr, tr, flow = w["deployment"], w["completed_run"], w["completed_task"], w["flow"]
-    poll_before = "2026-06-01T12:00:10+00:00"
+    poll_before = _iso(w.get("t_measure", T0) + dt.timedelta(seconds=10))  # a worker looks 10 s ahead
     return {
         # flows
         "FlowsCreateFunction": {"json": {"name": "etl-0", "tags": []}},  # the client's upsert of an existing flow
@@ -994,7 +994,8 @@ def shapes_for(w: dict) -> list[tuple[str, str, dict]]:
         ("deployments/filter: tag, limit 50", "DeploymentsFilterFunction", {"json": {
             "deployments": {"tags": {"all_": ["etl"]}}, "limit": 50, "sort": "NAME_ASC"}}),
         ("deployments/get_scheduled_flow_runs: 1 deployment", "DeploymentsGetScheduledFlowRunsFunction", {"json": {
-            "deployment_ids": [dep], "scheduled_before": "2026-06-01T12:00:10+00:00", "limit": 10}}),
+            "deployment_ids": [dep], "scheduled_before": _iso(w["t_measure"] + dt.timedelta(seconds=10)),
+            "limit": 10}}),
         ("logs/filter: one flow run, limit 200", "LogsFilterFunction", {"json": {
             "logs": {"flow_run_id": {"any_": [w["completed_run"]]}}, "sort": "TIMESTAMP_ASC", "limit": 200}}),
         ("logs/filter: all logs, newest 200", "LogsFilterFunction", {"json": {"sort": "TIMESTAMP_DESC", "limit": 200}}),
@@ -1025,6 +1026,8 @@ class World:
         self.client.headers["X-PREFECT-API-VERSION"] = "0.8.4"
         self.client.headers["User-Agent"] = "prefect/2.20.26 (API 0.8.4)"
         self.w = seed(self.client, self.clock)
+        # every measured call starts here: after the seed's own times, so "now" never runs backwards
+        self.t_measure = self.w["t_measure"] = self.clock.at + dt.timedelta(minutes=1)
         self.deployments = 1
         self.runs = 0
         self._n = 0
@@ -1106,7 +1109,7 @@ def measure(world: World, routes, log=print) -> dict[str, dict]:
     out = {}
     t = time.time()
     snap = snapshot(world.ctx.stores)
-    world.clock.at = T0
+    world.clock.at = world.t_measure
     for route in routes:
         status, bill = world.call(route, specs.get(route.function_id))
         out[route.function_id] = {"status": status, **bill.as_dict()}
@@ -1116,7 +1119,7 @@ def measure(world: World, routes, log=print) -> dict[str, dict]:
             status, bill = world.call(by_id[fid], spec)
             out[label] = {"status": status, **bill.as_dict()}
     restore(world.ctx.stores, snap)
-    world.clock.at = T0
+    world.clock.at = world.t_measure
     log(f"  {len(routes)} routes measured ({time.time() - t:.0f} s)")
     return out
 

@@ -89,7 +89,7 @@ def measured():
             cases = _cases(world.w)
             snap = cost.snapshot(world.ctx.stores)
             for case, (fid, spec) in cases.items():
-                world.clock.at = cost.T0
+                world.clock.at = world.t_measure
                 status, bill = world.call(by_id[fid], spec)
                 out.setdefault(case, []).append((status, bill))
                 cost.restore(world.ctx.stores, snap)
