@@ -7,11 +7,20 @@ read the messages, so the common cases are translated; anything else keeps pydan
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from domain.errors import InvalidInput
 
@@ -204,3 +213,23 @@ def deeper_than(value: Any, limit: int = MAX_BODY_DEPTH) -> bool:
                 return True
             stack.extend((depth + 1, item) for item in (v.values() if isinstance(v, dict) else v))
     return False
+
+
+# pydantic v1 scalar semantics (the reference's models): a number where a string is expected becomes
+# its str(), a float where an int is expected is truncated. One definition for every body model.
+
+
+def _v1_str(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _v1_int(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return value
+
+
+V1Str = Annotated[str, BeforeValidator(_v1_str)]
+V1Int = Annotated[int, BeforeValidator(_v1_int)]

@@ -28,11 +28,12 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from domain import ids
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound, ServiceUnavailable
+from domain.parsing import V1Str
 from domain.ports import Cond, Doc, TxDelete, TxOp, TxPut
 from domain.timeutil import iso_utc, parse, sort_key
 
@@ -56,13 +57,6 @@ def _check_key(value: str | None) -> str | None:
     return value
 
 
-def _str_scalar(value: Any) -> Any:
-    """pydantic v1 ``str`` semantics (the reference): numbers become their ``str()``."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
 def _truncate_metadata(value: dict[str, str] | None) -> dict[str, str] | None:
     """Metadata values longer than 500 characters are cut to 500 + ``...`` (the reference's rule)."""
     if value is None:
@@ -71,7 +65,7 @@ def _truncate_metadata(value: dict[str, str] | None) -> dict[str, str] | None:
             for k, v in value.items()}
 
 
-Text = Annotated[str, BeforeValidator(_str_scalar)]
+Text = V1Str
 Metadata = Annotated[dict[str, Text], AfterValidator(_truncate_metadata)]
 
 

@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain import ids
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound, ServiceUnavailable
-from domain.parsing import Embedded
+from domain.parsing import Embedded, V1Int, V1Str
 from domain.ports import ALL, Cond, Doc, TxDelete, TxPut
 from domain.timeutil import iso_utc
 
@@ -37,24 +36,10 @@ _ATTEMPTS = 20
 _MAX_GUARD_KEY_BYTES = 1024  # DynamoDB partition keys hold at most 2048 bytes
 
 
-def _str_scalar(value: Any) -> Any:
-    """pydantic v1 ``str`` semantics (the reference): numbers become their ``str()``."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _int_truncated(value: Any) -> Any:
-    """pydantic v1 ``int`` semantics: a float is truncated (``3.7`` -> ``3``)."""
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    return value
-
-
 class ConcurrencyLimitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    tag: Annotated[str, BeforeValidator(_str_scalar)]
-    concurrency_limit: Annotated[int, BeforeValidator(_int_truncated)]
+    tag: V1Str
+    concurrency_limit: V1Int
 
 
 class ConcurrencyLimitQuery(Embedded):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -21,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Typ
 from domain import ids
 from domain.context import Ctx
 from domain.errors import TooLarge
-from domain.parsing import parse_list
+from domain.parsing import V1Int, V1Str, parse_list
 from domain.ports import Doc
 from domain.timeutil import UTC, ensure_aware, iso_utc, parse, sort_key
 
@@ -31,20 +30,6 @@ WIRE_KEYS = ("id", "created", "updated", "name", "level", "message", "timestamp"
 # stores serialise it (ASCII JSON: escapes count); the reference accepts messages of up to
 # 1 000 000 characters (the client drops longer ones).
 MAX_LOG_ITEM_BYTES = 380 * 1024
-
-
-def _str_scalar(value: Any) -> Any:
-    """pydantic v1 ``str`` semantics (the reference): numbers become their ``str()``."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _int_truncated(value: Any) -> Any:
-    """pydantic v1 ``int`` semantics: a float is truncated (``20.5`` -> ``20``)."""
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    return value
 
 
 def _iso_datetime(value: Any) -> Any:
@@ -57,8 +42,8 @@ def _iso_datetime(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_str_scalar)]
-Level = Annotated[int, BeforeValidator(_int_truncated)]
+Text = V1Str
+Level = V1Int
 Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_datetime),
                       AfterValidator(lambda v: ensure_aware(v).astimezone(UTC))]
 
