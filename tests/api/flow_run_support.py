@@ -47,7 +47,8 @@ def deployment_run(client, deployment_id: str, state: dict | None = None, **body
 
 
 def propose(client, run_id: str, type_: str, *, force: bool = False, name: str | None = None,
-            message: str | None = None, data: Any = None, **details: Any):
+            message: str | None = None, data: Any = None, runs: str = "flow_runs", **details: Any):
+    """``POST /<runs>/{id}/set_state`` with a state of ``type_`` (task-run tests pass ``runs="task_runs"``)."""
     state: dict[str, Any] = {"type": type_, "state_details": details}
     if name is not None:
         state["name"] = name
@@ -55,7 +56,7 @@ def propose(client, run_id: str, type_: str, *, force: bool = False, name: str |
         state["message"] = message
     if data is not None:
         state["data"] = data
-    return client.post(f"flow_runs/{run_id}/set_state", json={"state": state, "force": force})
+    return client.post(f"{runs}/{run_id}/set_state", json={"state": state, "force": force})
 
 
 def accept(client, run_id: str, type_: str, **kw: Any) -> dict:

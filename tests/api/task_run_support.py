@@ -10,6 +10,7 @@ import pytest
 
 from domain.services.flow_runs import new_run
 from domain.states import details_wire, new_state
+from tests.api.flow_run_support import propose as propose_run
 
 TASK_RUN_KEYS = [
     "id", "created", "updated", "name", "flow_run_id", "task_key", "dynamic_key", "cache_key", "cache_expiration",
@@ -46,16 +47,8 @@ def create_task(client, flow_run_id: str | None, *, task_key: str = "say-hello-a
     return r.json()
 
 
-def propose(client, task_run_id: str, type_: str, *, force: bool = False, name: str | None = None,
-            message: str | None = None, data: Any = None, **details: Any):
-    state: dict[str, Any] = {"type": type_, "state_details": details}
-    if name is not None:
-        state["name"] = name
-    if message is not None:
-        state["message"] = message
-    if data is not None:
-        state["data"] = data
-    return client.post(f"task_runs/{task_run_id}/set_state", json={"state": state, "force": force})
+def propose(client, task_run_id: str, type_: str, **kw: Any):
+    return propose_run(client, task_run_id, type_, runs="task_runs", **kw)
 
 
 def task(client, task_run_id: str) -> dict:
