@@ -172,8 +172,12 @@ class TestProcessWorker:
             assert [(n, t.state_type.value) for n, t in tasks.items()] == [("check-env-0", "COMPLETED")]
             await wait_for_logs(client, run.id, ["env flow starting", f"token ok: {token}"], runtimes=[pool.worker])
 
-            dep = await client.read_deployment(dep_id)
-            assert dep.status.value == "READY"  # polled by the worker
+            # polled by the worker: READY from its next poll on in the reference; flowplane records a
+            # queue's polls at most every 5 s, so a deployment created meanwhile may wait that long
+            async def ready():
+                return (await client.read_deployment(dep_id)).status.value == "READY"
+
+            await wait_for_value(ready, 10, "deployment READY after the worker's polls", [pool.worker])
 
     async def test_run_level_job_variables_override_the_deployments_env(self, pool):
         token, override = new_uid(), new_uid()
