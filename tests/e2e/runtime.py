@@ -31,8 +31,6 @@ from prefect.client.schemas.filters import (
     ArtifactFilterFlowRunId,
     FlowFilter,
     FlowFilterName,
-    FlowRunFilter,
-    FlowRunFilterId,
     LogFilter,
     LogFilterFlowRunId,
     TaskRunFilter,
@@ -224,12 +222,6 @@ async def wait_for_value(probe: Callable, timeout: float, what: str, runtimes: I
 async def runs_of_flow(client, flow_name: str):
     return await client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
                                        sort=FlowRunSort.EXPECTED_START_TIME_ASC)
-
-
-async def read_run(client, run_id):
-    runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
-    assert len(runs) == 1
-    return runs[0]
 
 
 async def task_runs_of(client, flow_run_id) -> dict:
