@@ -648,7 +648,9 @@ def populate(stores: Stores, w: dict, deployments: int, runs: int, *, start: int
         elif kind == "RUNNING":
             shift = -dt.timedelta(minutes=(n * 7919) % 60)
         else:
-            shift = -dt.timedelta(seconds=span * (n / max(total or runs, 1)) + 3600)
+            # finished runs: the newest an hour ago, then evenly back over 30 days
+            first = (SCHEDULED_PER_DEPLOYMENT + 1) * deployments
+            shift = -dt.timedelta(seconds=span * (max(0, n - first) / max(total or runs, 1)) + 3600)
         fixed = {w["deployment"]: w["dep_ids"][d], w["flow"]: w["flow_ids"][d % flows],
                  w["default_queue"]: queues[q]}
         ids, times = {}, {}
