@@ -7,7 +7,7 @@ PORT    ?= 4200
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install serve test lint e2e e2e-moto e2e-ui bench template sam-build clean
+.PHONY: install serve test lint e2e e2e-moto e2e-ui bench bench-runs template sam-build clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -81,6 +81,11 @@ e2e-ui: install $(E2E_STAMP) $(E2E_UI_STAMP)
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python bench/cold_start.py $(BENCH_ARGS)
+
+## make bench-runs — the run hot paths (set_state, logs, worker poll) vs the reference in one run, and
+## DynamoDB requests per call on moto (bench/run_paths.py, ~1 min; needs .e2e-venv: `make e2e` once)
+bench-runs: install
+	$(BIN)/python bench/run_paths.py $(BENCH_ARGS)
 
 ## make sam-build — `sam build` without Docker, then bytecode (README "Deploy with SAM"). Needs python3.12
 ## (the functions' runtime) for `sam build`; the SAM CLI is installed into .sam-venv from PyPI.
