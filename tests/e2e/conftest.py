@@ -134,7 +134,7 @@ def server():
     if not FLOWPLANE.exists():
         pytest.fail(f"{FLOWPLANE} not found: run `make install` (make e2e does)", pytrace=False)
     cmd = [str(FLOWPLANE), "serve", "--host", "127.0.0.1", "--port", str(_PORT), "--scheduler-interval", "2",
-           "--store", STORE]
+           "--store", STORE, "--no-ui"]  # the API suites need no UI (make e2e-ui covers it)
     with open(SERVER_STDOUT, "wb") as out, open(SERVER_STDERR, "wb") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=_server_env(), cwd=str(SERVER_HOME))
     _server_proc = proc
