@@ -34,7 +34,8 @@ from domain.filters import (
 )
 
 UTC = dt.timezone.utc
-OPENAPI = pathlib.Path("/work/shared/reference/prefect-2.20-openapi.json")
+# shared/ sits beside the checkout (also in CI, which lays a copy of it next to its fresh clone)
+OPENAPI = pathlib.Path(__file__).resolve().parents[3] / "shared" / "reference" / "prefect-2.20-openapi.json"
 
 
 def uid() -> str:
