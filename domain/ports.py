@@ -246,6 +246,10 @@ DEPLOYMENTS = TableSpec(
         Index("due", "due_shard", lambda d: d.get("_due_shard") if d.get("_due_at") else None,
               "due_at", lambda d: d.get("_due_at"),
               serves="scheduler tick: only deployments whose runs need topping up (sparse)"),
+        Index("not_ready_by_work_queue", "not_ready_wq",
+              lambda d: d.get("work_queue_id") if d.get("status") == "NOT_READY" else None, "name", _get("name"),
+              serves="poll bookkeeping: deployments a poll must mark READY although their queue's poll "
+                     "record is fresh (e.g. created since) — sparse, so usually an empty Query"),
     ),
     attrs=(("rev", _get("_rev")),),
 )

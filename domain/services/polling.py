@@ -19,7 +19,8 @@ Bookkeeping (after responding): polled queues get ``last_polled = now`` (NOT_REA
 PAUSED stays), deployments on them ``status = READY``, ``last_polled = now``. To keep polling
 from writing on every call, an object whose ``last_polled`` is less than ``POLL_WRITE_INTERVAL``
 old and whose stored status is already what a poll would leave is not written again: its
-``last_polled`` can lag by up to that long, nothing else changes. Queue writes are conditioned
+``last_polled`` can lag by up to that long, nothing else changes (a deployment stored NOT_READY on
+a fresh queue is found through the sparse ``not_ready_by_work_queue`` index and marked at once). Queue writes are conditioned
 on the queue being unchanged since it was read, deployment writes on their revision, so a poll
 never undoes a concurrent PATCH.
 
@@ -290,12 +291,18 @@ def _fresh(doc: Doc, now: dt.datetime) -> bool:
 
 def record(ctx: Ctx, poll: Poll) -> None:
     """After a poll: the queues', then their deployments' bookkeeping. Best effort. A queue
-    skipped as fresh had its deployments marked by that recent poll, so they are skipped too."""
+    skipped as fresh had its deployments marked by that recent poll, so only those stored
+    NOT_READY since are read (a sparse index, usually empty)."""
     now = poll.now or ctx.now()
     written = record_queue_polls(ctx, poll.queues, now)
     deployments: dict[str, Doc] = {}
     for queue_id in written:
         for dep in ctx.stores.deployments.query("by_work_queue", queue_id):
+            deployments.setdefault(dep["id"], dep)
+    # a fresh queue's deployments were marked by its recorded poll, except those that are stored
+    # NOT_READY (created or moved onto it since): the reference marks them READY on this poll
+    for queue_id in {q["id"] for q in poll.queues} - set(written):
+        for dep in ctx.stores.deployments.query("not_ready_by_work_queue", queue_id):
             deployments.setdefault(dep["id"], dep)
     mark_deployments_polled(ctx, list(deployments.values()), now)
 

@@ -3,6 +3,7 @@
 
 import pytest
 
+from tests.api.flow_run_support import make_deployment
 from tests.api.polling_support import (
     CORE_FLOW_RUN_KEYS,
     NOW,
@@ -231,6 +232,19 @@ class TestPollBookkeeping:
         dep = client.get(f"deployments/{world['runs'].deployment('P', 'q2')}").json()
         assert dep["last_polled"] == at(6)
 
+    def test_a_deployment_created_since_the_recorded_poll_is_ready_after_the_next_poll(self, client, world, clock):
+        # the reference marks every deployment of a polled queue READY at each poll; coalescing the
+        # queue's record must not delay a new deployment until the window has passed
+        poll_pool(client, "P", work_queue_names=["q2"])
+        clock.advance(seconds=2)
+        dep_id = make_deployment(client, world["runs"].flow_id, "late-comer", work_pool_name="P",
+                                 work_queue_name="q2")
+        assert client.get(f"deployments/{dep_id}").json()["status"] == "NOT_READY"
+        poll_pool(client, "P", work_queue_names=["q2"])
+        dep = client.get(f"deployments/{dep_id}").json()
+        assert (dep["status"], dep["last_polled"]) == ("READY", at(2))
+        assert pool_queue(client, "P", "q2")["last_polled"] == NOW.isoformat()  # the queue's record stays coalesced
+
     def test_a_poll_never_undoes_a_concurrent_queue_change(self, client, world, dynamo_ctx, clock):
         from domain.services import polling
 
@@ -262,5 +276,6 @@ class TestPollCost:
         dynamo_calls.clear()
         assert polled_ids(poll_pool(client, "P")) == first
         assert list(dynamo_calls) == calls
-        # the pool's queues, then per queue its active runs (the limits) and its scheduled runs
-        assert calls.count("Query") == 1 + 3 + 3
+        # the pool's queues, then per queue its active runs (the limits) and its scheduled runs,
+        # then (the queues' poll records being fresh) per queue its deployments stored NOT_READY
+        assert calls.count("Query") == 1 + 3 + 3 + 3
