@@ -267,6 +267,10 @@ FLOW_RUNS = TableSpec(
               serves="flow_runs filters by deployment, 'deployment has runs'"),
         Index("by_flow", "flow_id", _get("flow_id"), "created_sk", _ts("created"),
               serves="flow deletion cascade, flow_runs filters by flow"),
+        Index("by_deployment_expected", "deployment_id", _get("deployment_id"), "expected_id_sk",
+              lambda d: (_ts("expected_start_time")(d) + "#" + d["id"]) if d.get("expected_start_time") else None,
+              serves="flow_runs filter of a deployment sorted by expected start time (the UI's and "
+                     "clients' common shape): reads offset+limit runs in order, ties by id as the sort"),
         Index("by_state_type", "state_type", _get("state_type"), "created_sk", _ts("created"),
               serves="flow_runs filters by state type"),
         Index("by_created", "all_pk", _const, "created_sk", _ts("created"),

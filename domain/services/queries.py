@@ -9,6 +9,7 @@ a constant-partition ``by_name``/``by_created`` index, in order, stopping early 
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -27,6 +28,7 @@ from domain.filters import (
     WorkPoolFilter,
     WorkQueueFilter,
     sort_documents,
+    sort_key_for,
 )
 from domain.parsing import Embedded, Offset
 from domain.ports import ALL, Doc
@@ -191,9 +193,32 @@ def _run_candidates(ctx: Ctx, q: Any) -> Iterable[Doc]:
     return store.query("by_created", ALL, descending=True)
 
 
+_EXPECTED_SORTS = {"EXPECTED_START_TIME_DESC": True, "EXPECTED_START_TIME_ASC": False}
+
+
+def _ordered_run_candidates(ctx: Ctx, q: FlowRunQuery) -> Iterable[Doc] | None:
+    """Runs of the filter's exact deployments already in the requested expected-start order (id as
+    tie-break, as ``sort_documents``), or None when the filter/sort has no such index path.
+
+    Every run has an ``expected_start_time`` once it has a state, and every stored run has one."""
+    descending = _EXPECTED_SORTS.get(q.sort.value)
+    fr = q.flow_runs
+    if descending is None or fr is None or fr.exact_ids() is not None:
+        return None
+    dep_ids = fr.exact_deployment_ids()
+    if not dep_ids:
+        return None
+    key, _ = sort_key_for(q.sort)
+    streams = [ctx.stores.flow_runs.query("by_deployment_expected", d, descending=descending) for d in sorted(dep_ids)]
+    return heapq.merge(*streams, key=key, reverse=descending)
+
+
 def filter_flow_runs(ctx: Ctx, q: FlowRunQuery) -> list[Doc]:
     limit = check_limit(ctx, q.limit)
     fctx = StoreContext(ctx)
+    ordered = _ordered_run_candidates(ctx, q)
+    if ordered is not None:  # stop once the page is full
+        return list(itertools.islice(_runs_matching(ctx, q, ordered, fctx), q.offset, q.offset + limit))
     rows = list(_runs_matching(ctx, q, _run_candidates(ctx, q), fctx))
     rows = sort_documents(rows, q.sort)
     return rows[q.offset:q.offset + limit]
