@@ -21,7 +21,7 @@ from pynamodb.models import Model
 from domain.errors import ConditionFailed, ServiceUnavailable
 from domain.ports import Cond, Doc, Stores, TableSpec, TxDelete, TxOp
 from domain.settings import Settings
-from infra.memory import check_size
+from infra.memory import check_distinct_items, check_size
 
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
@@ -143,10 +143,15 @@ class DynamoStore:
 
     @staticmethod
     def transact(ops: Sequence[TxOp]) -> None:
-        """One TransactWriteItems request; a failed condition or a conflict is ``ConditionFailed``."""
+        """One TransactWriteItems request; a failed condition or a conflict is ``ConditionFailed``.
+        Shapes DynamoDB refuses (over 100 items, two operations on one item) are a ``ValueError``
+        before anything is sent, as the other adapters answer them."""
         from pynamodb.exceptions import TransactWriteError
         from pynamodb.transactions import TransactWrite
 
+        if len(ops) > 100:
+            raise ValueError("a transaction holds at most 100 items")
+        check_distinct_items(ops)
         conn = ops[0].store.model._get_connection().connection
         try:
             with TransactWrite(connection=conn) as tx:

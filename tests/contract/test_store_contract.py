@@ -352,16 +352,15 @@ class TestTransact:
 
     def test_two_operations_on_one_item_are_refused_and_nothing_is_written(self, stores):
         f, other = flow("a"), flow("other")
-        with pytest.raises(Exception) as exc:  # DynamoDB: ValidationException; the fakes: ValueError
+        # DynamoDB answers ValidationException; every adapter refuses it up front, as a ValueError
+        with pytest.raises(ValueError, match="two operations on one item"):
             stores.transact([TxPut(stores.flows, other), TxPut(stores.flows, f), TxDelete(stores.flows, f["id"])])
-        assert type(exc.value).__name__ in {"ValueError", "TransactWriteError"}
         assert stores.flows.get_many([f["id"], other["id"]]) == []
 
     def test_more_than_one_hundred_operations_are_refused(self, stores):
         docs = [flow(f"n{i}") for i in range(101)]
-        with pytest.raises(Exception) as exc:
+        with pytest.raises(ValueError, match="at most 100 items"):
             stores.transact([TxPut(stores.flows, d) for d in docs])
-        assert type(exc.value).__name__ in {"ValueError", "TransactWriteError"}
         assert stores.flows.get_many([d["id"] for d in docs]) == []
 
     def test_the_store_types_transact_is_the_same_operation(self, stores):
