@@ -39,13 +39,24 @@ class Page(Embedded):
     limit: int | None = None
 
 
-class DeploymentQuery(Page):
+class RunRelations(Embedded):
+    """The related-object filters a task-run query takes (and the start of every run query's)."""
+
     flows: FlowFilter | None = None
     flow_runs: FlowRunFilter | None = None
     task_runs: TaskRunFilter | None = None
     deployments: DeploymentFilter | None = None
+
+
+class RunFilters(RunRelations):
+    """The filters flow-run and deployment queries take (routes with and without paging)."""
+
     work_pools: WorkPoolFilter | None = None
     work_pool_queues: WorkQueueFilter | None = None
+
+
+# (bases in this order keep the paging fields first, as the reference's bodies list them)
+class DeploymentQuery(RunFilters, Page):
     sort: DeploymentSort = DeploymentSort.NAME_ASC
 
 
@@ -58,21 +69,11 @@ class FlowQuery(Page):
     sort: FlowSort = FlowSort.NAME_ASC
 
 
-class FlowRunQuery(Page):
-    flows: FlowFilter | None = None
-    flow_runs: FlowRunFilter | None = None
-    task_runs: TaskRunFilter | None = None
-    deployments: DeploymentFilter | None = None
-    work_pools: WorkPoolFilter | None = None
-    work_pool_queues: WorkQueueFilter | None = None
+class FlowRunQuery(RunFilters, Page):
     sort: FlowRunSort = FlowRunSort.ID_DESC
 
 
-class TaskRunQuery(Page):
-    flows: FlowFilter | None = None
-    flow_runs: FlowRunFilter | None = None
-    task_runs: TaskRunFilter | None = None
-    deployments: DeploymentFilter | None = None
+class TaskRunQuery(RunRelations, Page):
     sort: TaskRunSort = TaskRunSort.ID_DESC
 
 

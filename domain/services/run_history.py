@@ -70,13 +70,8 @@ class HistoryQuery(Embedded):
         return parse(v).astimezone(dt.timezone.utc)
 
 
-class LatenessQuery(Embedded):
-    flows: FlowFilter | None = None
-    flow_runs: FlowRunFilter | None = None
-    task_runs: TaskRunFilter | None = None
-    deployments: DeploymentFilter | None = None
-    work_pools: WorkPoolFilter | None = None
-    work_pool_queues: WorkQueueFilter | None = None
+class LatenessQuery(queries.RunFilters):
+    pass
 
 
 class ScatterQuery(Embedded):

@@ -39,11 +39,8 @@ FAILED = {"FAILED", "CRASHED"}
 BUCKETS = 20
 
 
-class TaskRunCountQuery(Embedded):
-    flows: FlowFilter | None = None
-    flow_runs: FlowRunFilter | None = None
-    task_runs: TaskRunFilter | None = None
-    deployments: DeploymentFilter | None = None
+class TaskRunCountQuery(queries.RunRelations):
+    pass
 
 
 class DashboardCountsQuery(Embedded):
