@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound
-from domain.parsing import Embedded, invalid
+from domain.parsing import Embedded, path_uuid
 from domain.ports import ALL, Cond
 from domain.services.queries import check_limit
 from domain.timeutil import iso_utc
@@ -94,13 +94,6 @@ def _wire(doc: dict) -> dict[str, Any]:
     return {k: doc.get(k) for k in WIRE_KEYS}
 
 
-def _uuid_or_422(raw: str) -> str:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise invalid(["path", "id"], "value is not a valid uuid", "type_error.uuid") from None
-
-
 def _check_block(ctx: Ctx, block_document_id: uuid.UUID) -> None:
     if ctx.stores.block_documents.get(str(block_document_id)) is None:
         raise IntegrityConflict()
@@ -117,7 +110,7 @@ def create(ctx: Ctx, body: PolicyCreate) -> dict[str, Any]:
 
 
 def read(ctx: Ctx, raw_id: str) -> dict[str, Any]:
-    doc = ctx.stores.flow_run_notification_policies.get(_uuid_or_422(raw_id))
+    doc = ctx.stores.flow_run_notification_policies.get(path_uuid(raw_id))
     if doc is None:
         raise NotFound(NOT_FOUND)
     return _wire(doc)
@@ -125,7 +118,7 @@ def read(ctx: Ctx, raw_id: str) -> dict[str, Any]:
 
 def update(ctx: Ctx, raw_id: str, body: PolicyUpdate) -> None:
     store = ctx.stores.flow_run_notification_policies
-    pid = _uuid_or_422(raw_id)
+    pid = path_uuid(raw_id)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("block_document_id") is not None:
         _check_block(ctx, body.block_document_id)
@@ -140,7 +133,7 @@ def update(ctx: Ctx, raw_id: str, body: PolicyUpdate) -> None:
 
 
 def delete(ctx: Ctx, raw_id: str) -> None:
-    if not ctx.stores.flow_run_notification_policies.delete(_uuid_or_422(raw_id)):
+    if not ctx.stores.flow_run_notification_policies.delete(path_uuid(raw_id)):
         raise NotFound(NOT_FOUND)
 
 

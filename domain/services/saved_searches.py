@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound
-from domain.parsing import Embedded, invalid
+from domain.parsing import Embedded, path_uuid
 from domain.ports import ALL, Cond
 from domain.services.queries import check_limit
 from domain.timeutil import iso_utc
@@ -53,13 +53,6 @@ def _wire(doc: dict) -> dict[str, Any]:
     return {k: doc.get(k) for k in WIRE_KEYS}
 
 
-def _uuid_or_422(raw: str) -> str:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise invalid(["path", "id"], "value is not a valid uuid", "type_error.uuid") from None
-
-
 def upsert(ctx: Ctx, body: SavedSearchCreate) -> tuple[dict[str, Any], bool]:
     """(the saved search, created?)."""
     store = ctx.stores.saved_searches
@@ -86,7 +79,7 @@ def upsert(ctx: Ctx, body: SavedSearchCreate) -> tuple[dict[str, Any], bool]:
 
 
 def read(ctx: Ctx, raw_id: str) -> dict[str, Any]:
-    doc = ctx.stores.saved_searches.get(_uuid_or_422(raw_id))
+    doc = ctx.stores.saved_searches.get(path_uuid(raw_id))
     if doc is None:
         raise NotFound(NOT_FOUND)
     return _wire(doc)
@@ -104,5 +97,5 @@ def filter_searches(ctx: Ctx, q: SavedSearchQuery) -> list[dict[str, Any]]:
 
 
 def delete(ctx: Ctx, raw_id: str) -> None:
-    if not ctx.stores.saved_searches.delete(_uuid_or_422(raw_id)):
+    if not ctx.stores.saved_searches.delete(path_uuid(raw_id)):
         raise NotFound(NOT_FOUND)
