@@ -136,7 +136,7 @@ def _runs_matching(ctx: Ctx, q: Any, candidates: Iterable[Doc], fctx: StoreConte
                     and q.deployments.matches(_dep_match_doc(deps[r["deployment_id"]]), fctx)]
         wp, wq = getattr(q, "work_pools", None), getattr(q, "work_pool_queues", None)
         if wp is not None or wq is not None:
-            rows = [r for r in rows if _queue_matches(ctx, r.get("work_queue_id"), wp, wq)]
+            rows = _in_queues(ctx, rows, wp, wq)
         tr = getattr(q, "task_runs", None)
         if tr is not None:
             rows = [r for r in rows if any(tr.matches(t, fctx) for t in ctx.stores.task_runs.query("by_flow_run", r["id"]))]
@@ -149,22 +149,18 @@ def _chunks(it: Iterable[Doc], n: int) -> Iterator[list[Doc]]:
         yield chunk
 
 
-_QUEUE_CACHE_KEY = "_fp_queue_cache"
-
-
-def _queue_matches(ctx: Ctx, queue_id: str | None, wp: WorkPoolFilter | None, wq: WorkQueueFilter | None) -> bool:
-    if not queue_id:
-        return False
-    queue = ctx.stores.work_queues.get(queue_id)
-    if queue is None:
-        return False
-    if wq is not None and not wq.matches(queue):
-        return False
+def _in_queues(ctx: Ctx, rows: list[Doc], wp: WorkPoolFilter | None, wq: WorkQueueFilter | None) -> list[Doc]:
+    """The rows (runs or deployments) whose work queue, and its pool, match the filters: one
+    BatchGetItem for the chunk's queues and one for their pools, not a GetItem per row."""
+    queues = _by_id(ctx.stores.work_queues.get_many({r["work_queue_id"] for r in rows if r.get("work_queue_id")}))
+    if wq is not None:
+        queues = {i: q for i, q in queues.items() if wq.matches(q)}
     if wp is not None:
-        pool = ctx.stores.work_pools.get(queue.get("work_pool_id")) if queue.get("work_pool_id") else None
-        if pool is None or not wp.matches(pool):
-            return False
-    return True
+        pools = _by_id(ctx.stores.work_pools.get_many({q["work_pool_id"] for q in queues.values()
+                                                        if q.get("work_pool_id")}))
+        queues = {i: q for i, q in queues.items()
+                  if q.get("work_pool_id") in pools and wp.matches(pools[q["work_pool_id"]])}
+    return [r for r in rows if r.get("work_queue_id") in queues]
 
 
 def _dep_match_doc(doc: Doc) -> Doc:
@@ -283,7 +279,7 @@ def _deployments_matching(ctx: Ctx, q: DeploymentQuery, candidates: Iterable[Doc
             flows = _by_id(ctx.stores.flows.get_many({r["flow_id"] for r in rows}))
             rows = [r for r in rows if r["flow_id"] in flows and q.flows.matches(flows[r["flow_id"]], fctx)]
         if rows and (q.work_pools is not None or q.work_pool_queues is not None):
-            rows = [r for r in rows if _queue_matches(ctx, r.get("work_queue_id"), q.work_pools, q.work_pool_queues)]
+            rows = _in_queues(ctx, rows, q.work_pools, q.work_pool_queues)
         if rows and (q.flow_runs is not None or q.task_runs is not None):
             sub = FlowRunQuery(flow_runs=q.flow_runs, task_runs=q.task_runs)
             rows = [r for r in rows

@@ -56,3 +56,22 @@ class TestOrderedDeploymentFilter:
         got = page(client, deps, "EXPECTED_START_TIME_ASC", limit=3,
                    flow_runs={"state": {"type": {"any_": ["SCHEDULED"]}}})
         assert got == [i for i in expected(made, deps, False) if i != made[0]["id"]][:3]
+
+
+class TestRunsByWorkPool:
+    def test_pool_and_queue_filters_read_queues_and_pools_in_batches_not_per_run(self, client, dynamo_calls):
+        assert client.post("work_pools/", json={"name": "P", "type": "process"}).status_code == 201
+        flow_id = make_flow(client, "pooled")
+        dep = make_deployment(client, flow_id, "on-p", work_pool_name="P")
+        for _ in range(6):
+            assert client.post(f"deployments/{dep}/create_flow_run", json={}).status_code == 201
+        dynamo_calls.clear()
+        r = client.post("flow_runs/count", json={"work_pools": {"name": {"any_": ["P"]}}})
+        assert (r.status_code, r.json()) == (200, 6)
+        assert dynamo_calls.count("GetItem") == 0
+        assert dynamo_calls.count("BatchGetItem") == 2  # the chunk's queues, then their pools
+        none = client.post("flow_runs/count", json={"work_pools": {"name": {"any_": ["other"]}},
+                                                    "work_pool_queues": {"name": {"any_": ["default"]}}})
+        assert (none.status_code, none.json()) == (200, 0)
+        only_q = client.post("flow_runs/count", json={"work_pool_queues": {"name": {"any_": ["default"]}}})
+        assert (only_q.status_code, only_q.json()) == (200, 6)
