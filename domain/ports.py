@@ -10,7 +10,7 @@ Sparse indexes: a projection returning ``None`` leaves the item out of that inde
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -120,7 +120,24 @@ class TxDelete:
     cond: Cond | None = None
 
 
-TxOp = TxPut | TxDelete
+@dataclass(frozen=True)
+class TxAdd:
+    """One atomic add of a transaction: each of ``deltas`` (counter name -> int, negative to
+    subtract) added to item ``id``'s counter of that name; a missing item or counter starts at 0.
+    Counter names are arbitrary strings. Only for counter tables (e.g. ``COUNTERS``): an item is
+    either a document or a set of counters, never both."""
+
+    store: Store
+    id: str
+    deltas: Mapping[str, int]
+
+
+TxOp = TxPut | TxDelete | TxAdd
+
+
+def tx_key(op: TxOp) -> str:
+    """The item id a transaction operation writes."""
+    return op.doc["id"] if isinstance(op, TxPut) else op.id
 
 
 class Store(Protocol):
@@ -147,6 +164,14 @@ class Store(Protocol):
         Raises ``ConditionFailed`` when a condition does not hold (or the transaction conflicts
         with another one), and nothing is written.
         """
+        ...
+
+    def add(self, id: str, deltas: Mapping[str, int]) -> None:
+        """Atomically add ``deltas`` to item ``id``'s counters (see ``TxAdd``)."""
+        ...
+
+    def counts(self, ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """The counters of each existing item among ``ids`` (one batch read); absent ids are left out."""
         ...
 
     def query(
@@ -504,12 +529,18 @@ FLOW_RUN_NOTIFICATION_POLICIES = TableSpec(
                    serves="flow_run_notification_policies/filter (ordered by id, as the reference)"),),
 )
 
+COUNTERS = TableSpec(
+    "Counters",
+    # id = "<kind>:<dimension>#<shard>" (domain/run_counters.py); counters only (``TxAdd``,
+    # ``Store.counts``), added to in the same transaction as the write they count
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FLOWS, DEPLOYMENTS, FLOW_RUNS, TASK_RUNS, WORK_POOLS, WORK_QUEUES, VARIABLES,
     BLOCK_TYPES, BLOCK_SCHEMAS, BLOCK_DOCUMENTS, API_KEYS,
     FLOW_RUN_STATES, TASK_RUN_STATES, LOGS, WORKERS, CONCURRENCY_LIMITS, ARTIFACTS,
     ARTIFACT_COLLECTIONS, FLOW_RUN_INPUTS, GUARDS, SAVED_SEARCHES, GLOBAL_CONCURRENCY_LIMITS,
-    FLOW_RUN_NOTIFICATION_POLICIES,
+    FLOW_RUN_NOTIFICATION_POLICIES, COUNTERS,
 )
 
 
@@ -538,6 +569,7 @@ class Stores:
     saved_searches: Store
     global_concurrency_limits: Store
     flow_run_notification_policies: Store
+    counters: Store
 
     @classmethod
     def build(cls, make: Callable[[TableSpec], Store]) -> Stores:

@@ -33,6 +33,7 @@ TABLE_ENV = {
     "SavedSearches": "SAVED_SEARCHES_TABLE",
     "FlowRunNotificationPolicies": "FLOW_RUN_NOTIFICATION_POLICIES_TABLE",
     "GlobalConcurrencyLimits": "GLOBAL_CONCURRENCY_LIMITS_TABLE",
+    "Counters": "COUNTERS_TABLE",
 }
 
 SERVER_API_VERSION = "0.8.4"
@@ -80,6 +81,10 @@ class Settings:
     dynamodb_endpoint: str | None = None
     region: str = "us-east-1"
     due_shards: int = 1
+    # run counters (domain/run_counters.py): items per dimension value, so no one counter item takes
+    # every run's writes; changing these needs `flowplane counters rebuild`
+    run_counter_shards_all: int = 8
+    run_counter_shards: int = 2
     api_key: str | None = None  # local server: a single accepted bearer key
     data_dir: str | None = None  # local server: the SQLite data directory (default ~/.flowplane)
 

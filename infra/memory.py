@@ -8,10 +8,10 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from domain.errors import ConditionFailed, TooLarge
-from domain.ports import Cond, Doc, TableSpec, TxDelete, TxOp
+from domain.ports import Cond, Doc, TableSpec, TxAdd, TxDelete, TxOp, tx_key
 
 MAX_ITEM_BYTES = 400 * 1024
 
@@ -47,16 +47,37 @@ def check_distinct_items(ops: Sequence[TxOp]) -> None:
     """DynamoDB refuses a transaction with two operations on one item (ValidationException)."""
     seen = set()
     for op in ops:
-        key = (op.store.spec.name, op.id if isinstance(op, TxDelete) else op.doc["id"])
+        key = (op.store.spec.name, tx_key(op))
         if key in seen:
             raise ValueError(f"a transaction cannot include two operations on one item ({key[0]} {key[1]})")
         seen.add(key)
+
+
+def check_deltas(deltas: Mapping[str, int]) -> dict[str, int]:
+    """``deltas`` as a plain dict, refusing what an atomic add cannot take."""
+    out = dict(deltas)
+    for name, n in out.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a counter name is a non-empty string, not {name!r}")
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise ValueError(f"a counter delta is an int, not {n!r}")
+    return out
+
+
+def added(current: Mapping[str, int] | None, deltas: Mapping[str, int]) -> dict[str, int]:
+    """``current`` counters plus ``deltas`` (a counter that was absent starts at 0; zeros are kept,
+    as DynamoDB's ADD keeps them)."""
+    out = dict(current or {})
+    for name, n in deltas.items():
+        out[name] = out.get(name, 0) + n
+    return out
 
 
 class MemoryStore:
     def __init__(self, spec: TableSpec):
         self.spec = spec
         self._items: dict[str, tuple[dict, str]] = {}
+        self._counters: dict[str, dict[str, int]] = {}  # items written by add / TxAdd
         self._lock = threading.RLock()
         self.calls: list[str] = []
 
@@ -112,6 +133,19 @@ class MemoryStore:
             for i in ids:
                 self._items.pop(i, None)
 
+    def add(self, id: str, deltas: Mapping[str, int]) -> None:
+        self.calls.append("UpdateItem")
+        deltas = check_deltas(deltas)
+        if not deltas:
+            return
+        with self._lock:
+            self._counters[id] = added(self._counters.get(id), deltas)
+
+    def counts(self, ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        self.calls.append("BatchGetItem")
+        with self._lock:
+            return {i: dict(self._counters[i]) for i in dict.fromkeys(ids) if i in self._counters}
+
     @staticmethod
     def transact(ops: Sequence[TxOp]) -> None:
         if len(ops) > 100:
@@ -125,7 +159,11 @@ class MemoryStore:
             writes = []
             for op in ops:
                 op.store.calls.append("TransactWriteItems")
-                key = op.id if isinstance(op, TxDelete) else op.doc["id"]
+                key = tx_key(op)
+                if isinstance(op, TxAdd):
+                    if deltas := check_deltas(op.deltas):
+                        writes.append((op.store, key, deltas))
+                    continue
                 op.store._check(key, op.cond)
                 if isinstance(op, TxDelete):
                     writes.append((op.store, key, None))
@@ -134,7 +172,9 @@ class MemoryStore:
                     check_size(op.store.spec.name, body)
                     writes.append((op.store, key, (project(op.store.spec, op.doc), body)))
             for store, key, item in writes:
-                if item is None:
+                if isinstance(item, dict):
+                    store._counters[key] = added(store._counters.get(key), item)
+                elif item is None:
                     store._items.pop(key, None)
                 else:
                     store._items[key] = item

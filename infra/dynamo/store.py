@@ -11,7 +11,7 @@ revision where the entity has one) and the string attributes projected for the G
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
@@ -19,9 +19,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from domain.errors import ConditionFailed, ServiceUnavailable
-from domain.ports import Cond, Doc, Stores, TableSpec, TxDelete, TxOp
+from domain.ports import Cond, Doc, Stores, TableSpec, TxAdd, TxDelete, TxOp
 from domain.settings import Settings
-from infra.memory import check_distinct_items, check_size
+from infra.memory import check_deltas, check_distinct_items, check_size
 
 _THROTTLED = {
     "ProvisionedThroughputExceededException",
@@ -56,6 +56,15 @@ def _model_for(spec: TableSpec, settings: Settings) -> type[Model]:
     return type(f"{spec.name}Item", (Model,), ns)
 
 
+# A counter is a top-level Number attribute named COUNTER_PREFIX + its name (so no counter name can
+# be ``id``), added to with ``ADD`` and read with BatchGetItem.
+COUNTER_PREFIX = "c:"
+
+
+def _client_code(exc: Exception) -> str | None:
+    return (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+
+
 def _code(exc: PynamoDBException) -> str | None:
     return getattr(exc, "cause_response_code", None)
 
@@ -88,6 +97,59 @@ class DynamoStore:
         if cond.kind == "exists":
             return self.model.id.exists()
         return getattr(self.model, cond.attr) == cond.value
+
+    @property
+    def _table(self) -> str:
+        return self.model.Meta.table_name
+
+    def _client(self):
+        return self.model._get_connection().connection.client
+
+    def _update_kwargs(self, id: str, deltas: dict[str, int]) -> dict:
+        """An ``UpdateItem`` (or a transaction's ``Update``) adding ``deltas`` with ``ADD``."""
+        names, values, parts = {}, {}, []
+        for n, (name, delta) in enumerate(sorted(deltas.items())):
+            names[f"#c{n}"] = COUNTER_PREFIX + name
+            values[f":c{n}"] = {"N": str(delta)}
+            parts.append(f"#c{n} :c{n}")
+        return {"TableName": self._table, "Key": {"id": {"S": id}}, "UpdateExpression": "ADD " + ", ".join(parts),
+                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+
+    def add(self, id: str, deltas: Mapping[str, int]) -> None:
+        from botocore.exceptions import ClientError
+
+        deltas = check_deltas(deltas)
+        if not deltas:
+            return
+        try:
+            self._client().update_item(**self._update_kwargs(id, deltas))
+        except ClientError as exc:
+            if _client_code(exc) in _THROTTLED:
+                raise ServiceUnavailable("Service Unavailable") from exc
+            raise
+
+    def counts(self, ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        """BatchGetItem of the counter items (100 keys a request, unprocessed keys retried)."""
+        from botocore.exceptions import ClientError
+
+        keys = list(dict.fromkeys(ids))
+        out: dict[str, dict[str, int]] = {}
+        client = self._client()
+        for start in range(0, len(keys), 100):
+            request = {self._table: {"Keys": [{"id": {"S": k}} for k in keys[start:start + 100]],
+                                     "ConsistentRead": True}}
+            while request:
+                try:
+                    answer = client.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    if _client_code(exc) in _THROTTLED:
+                        raise ServiceUnavailable("Service Unavailable") from exc
+                    raise
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    out[item["id"]["S"]] = {name[len(COUNTER_PREFIX):]: int(v["N"]) for name, v in item.items()
+                                            if name.startswith(COUNTER_PREFIX)}
+                request = answer.get("UnprocessedKeys") or None
+        return out
 
     def get(self, id: str) -> Doc | None:
         try:
@@ -147,20 +209,29 @@ class DynamoStore:
         Shapes DynamoDB refuses (over 100 items, two operations on one item) are a ``ValueError``
         before anything is sent, as the other adapters answer them."""
         from pynamodb.exceptions import TransactWriteError
-        from pynamodb.transactions import TransactWrite
 
         if len(ops) > 100:
             raise ValueError("a transaction holds at most 100 items")
         check_distinct_items(ops)
         conn = ops[0].store.model._get_connection().connection
+        puts, deletes, updates = [], [], []
+        for op in ops:
+            store = op.store
+            if isinstance(op, TxAdd):
+                if deltas := check_deltas(op.deltas):
+                    updates.append(store._update_kwargs(op.id, deltas))
+            elif isinstance(op, TxDelete):
+                deletes.append(store.model(op.id).get_delete_kwargs_from_instance(
+                    condition=store._condition(op.cond)))
+            else:
+                puts.append(store._item(op.doc).get_save_kwargs_from_instance(condition=store._condition(op.cond)))
+        if not (puts or deletes or updates):
+            return
         try:
-            with TransactWrite(connection=conn) as tx:
-                for op in ops:
-                    store = op.store
-                    if isinstance(op, TxDelete):
-                        tx.delete(store.model(op.id), condition=store._condition(op.cond))
-                    else:
-                        tx.save(store._item(op.doc), condition=store._condition(op.cond))
+            # pynamodb's TransactWrite builds the same Put/Delete requests; counter updates (dynamic
+            # attribute names) are built here, so the request is assembled from both
+            conn.transact_write_items(condition_check_items=[], delete_items=deletes, put_items=puts,
+                                      update_items=updates)
         except TransactWriteError as exc:
             code = _code(exc)
             if code == "TransactionCanceledException":

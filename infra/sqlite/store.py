@@ -40,13 +40,13 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from domain.errors import ConditionFailed, ServiceUnavailable
-from domain.ports import ALL_TABLES, Cond, Doc, Index, Stores, TableSpec, TxDelete, TxOp
-from infra.memory import check_distinct_items, check_key_condition, check_size, project
+from domain.ports import ALL_TABLES, Cond, Doc, Index, Stores, TableSpec, TxAdd, TxDelete, TxOp, shard_of
+from infra.memory import added, check_deltas, check_distinct_items, check_key_condition, check_size, project
 
 BUSY_TIMEOUT_MS = 10_000
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's TransactWriteItems limit, kept so local code cannot rely on more
@@ -154,10 +154,14 @@ class _Layout:
             raise ValueError(f"{spec.name}: projected attribute names {sorted(clash)} are reserved")
         self.ttl_col = spec.ttl_attr if spec.ttl_attr in self.columns else None
         self.signature = json.dumps({
-            "indexes": [[ix.name, ix.pk_attr, ix.sk_attr] for ix in spec.indexes],
+            # a sharded index names its shard count (and the hash, in "code"): changing either
+            # moves items between partitions, so the next open re-projects them (``all`` -> ``all#k``)
+            "indexes": [[ix.name, ix.pk_attr, ix.sk_attr] + ([ix.shards] if ix.shards != 1 else [])
+                        for ix in spec.indexes],
             "attrs": [a for a, _ in spec.attrs],
             # a projection that changes behind the same names (e.g. a sharded partition key) re-projects too
-            "code": _fingerprint([f for ix in spec.indexes for f in (ix.pk, ix.sk)] + [f for _, f in spec.attrs]),
+            "code": _fingerprint([f for ix in spec.indexes for f in (ix.pk, ix.sk)] + [f for _, f in spec.attrs]
+                                 + ([shard_of] if any(ix.shards != 1 for ix in spec.indexes) else [])),
         })
         cols = ", ".join(_q(c) for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
@@ -366,6 +370,14 @@ def _check(conn: sqlite3.Connection, layout: _Layout, id: str, cond: Cond | None
         raise ConditionFailed(id)
 
 
+def _add(conn: sqlite3.Connection, layout: _Layout, id: str, deltas: dict[str, int]) -> None:
+    """Add ``deltas`` to item ``id``'s counters (inside a write transaction): a counter item's ``doc``
+    is its counters as a JSON object."""
+    row = conn.execute(f"SELECT doc FROM {layout.table} WHERE id = ?", (id,)).fetchone()
+    body = _dumps(added(json.loads(row[0]) if row else None, deltas))
+    conn.execute(f"INSERT OR REPLACE INTO {layout.table} (id, doc) VALUES (?, ?)", (id, body))
+
+
 class SqliteStore:
     """One table of a ``SqliteDb``."""
 
@@ -387,6 +399,17 @@ class SqliteStore:
             marks = ", ".join("?" for _ in chunk)
             found.update(self.db.read(f"SELECT id, doc FROM {self._layout.table} WHERE id IN ({marks})", chunk))
         return [json.loads(found[k]) for k in keys if k in found]
+
+    def counts(self, ids: Iterable[str]) -> dict[str, dict[str, int]]:
+        return {id_: {n: int(v) for n, v in doc.items()} for id_, doc in self._rows(ids)}
+
+    def _rows(self, ids: Iterable[str]) -> Iterator[tuple[str, Doc]]:
+        keys = list(dict.fromkeys(ids))
+        for start in range(0, len(keys), _MAX_VARS):
+            chunk = keys[start:start + _MAX_VARS]
+            marks = ", ".join("?" for _ in chunk)
+            for id_, body in self.db.read(f"SELECT id, doc FROM {self._layout.table} WHERE id IN ({marks})", chunk):
+                yield id_, json.loads(body)
 
     def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False,
               limit=None) -> Iterator[Doc]:
@@ -446,6 +469,13 @@ class SqliteStore:
         with self.db.write() as conn:
             conn.executemany(self._layout.upsert_sql, rows)
 
+    def add(self, id: str, deltas: Mapping[str, int]) -> None:
+        deltas = check_deltas(deltas)
+        if not deltas:
+            return
+        with self.db.write() as conn:
+            _add(conn, self._layout, id, deltas)
+
     def delete(self, id: str, *, cond: Cond | None = None) -> bool:
         with self.db.write() as conn:
             _check(conn, self._layout, id, cond)
@@ -475,7 +505,10 @@ class SqliteStore:
         prepared = []
         for op in ops:
             layout = op.store._layout
-            if isinstance(op, TxDelete):
+            if isinstance(op, TxAdd):
+                if deltas := check_deltas(op.deltas):
+                    prepared.append((layout, op.id, None, deltas))
+            elif isinstance(op, TxDelete):
                 prepared.append((layout, op.id, op.cond, None))
             else:
                 prepared.append((layout, op.doc["id"], op.cond, layout.row(op.doc)))
@@ -483,7 +516,9 @@ class SqliteStore:
             for layout, key, cond, _ in prepared:
                 _check(conn, layout, key, cond)
             for layout, key, _, row in prepared:
-                if row is None:
+                if isinstance(row, dict):
+                    _add(conn, layout, key, row)
+                elif row is None:
                     conn.execute(f"DELETE FROM {layout.table} WHERE id = ?", (key,))
                 else:
                     conn.execute(layout.upsert_sql, row)
