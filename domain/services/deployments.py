@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from domain import ids, name_guards
+from domain import ids, name_guards, run_companions
 from domain.contention import attempts
 from domain.context import Ctx
 from domain.errors import (
@@ -26,13 +26,15 @@ from domain.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
-from domain.ports import Cond
+from domain.ports import Cond, TxDelete, TxPut
+from domain.services import polling
 from domain.services.deployment_models import (
     DeploymentCreate,
     DeploymentScheduleCreate,
     DeploymentScheduleUpdate,
     DeploymentUpdate,
 )
+from domain.tag_index import ops as tag_ops
 from domain.timeutil import iso_utc, sort_key
 
 NOT_FOUND = "Deployment not found"
@@ -60,8 +62,8 @@ def ordered_schedules(doc: dict) -> list[dict]:
 
 
 def to_wire(doc: dict, ctx: Ctx | None = None) -> dict[str, Any]:
-    """The DeploymentResponse. With ``ctx``, ``status`` is as of now: a READY deployment not
-    polled for 60 s reads NOT_READY (``polling.deployment_status``)."""
+    """The DeploymentResponse. With ``ctx``, ``status``/``last_polled``/``updated`` are as of now,
+    derived from the deployment's poll records (``polling.deployment_polls``)."""
     schedules = [{k: s.get(k) for k in SCHEDULE_KEYS} for s in ordered_schedules(doc)]
     has_queue = bool(doc.get("work_queue_id"))
     out = {k: doc.get(k) for k in WIRE_KEYS}
@@ -75,10 +77,13 @@ def to_wire(doc: dict, ctx: Ctx | None = None) -> dict[str, Any]:
         updated_by=None,
     )
     if ctx is not None:
-        from domain.services import polling
-
-        out["status"] = polling.deployment_status(ctx, doc)
+        out.update(polling.deployment_polls(ctx, [doc])[0])
     return out
+
+
+def to_wire_many(docs: list[dict], ctx: Ctx) -> list[dict[str, Any]]:
+    """DeploymentResponses of a page: its poll records are batch-read once for all of them."""
+    return [{**to_wire(d), **p} for d, p in zip(docs, polling.deployment_polls(ctx, docs), strict=True)]
 
 
 def multiple_schedules(dep_id: str) -> Unprocessable:
@@ -134,16 +139,18 @@ def get_doc(ctx: Ctx, dep_id: str, detail: str = NOT_FOUND) -> dict:
 
 
 def mutate(ctx: Ctx, dep_id: str, change: Callable[[dict], Any], *, detail: str = NOT_FOUND) -> Any:
-    """Read-modify-write with an optimistic revision condition, retried (with backoff) on conflicts."""
+    """Read-modify-write with an optimistic revision condition, retried (with backoff) on conflicts.
+    A change of tags moves the deployment's tag items in the same transaction."""
     for _ in attempts():
         doc = get_doc(ctx, dep_id, detail)
         rev = doc.get("_rev", 0)
+        before = {"id": doc["id"], "name": doc.get("name"), "tags": list(doc.get("tags") or ())}
         result = change(doc)
         if result is _UNCHANGED:
             return None
         doc["_rev"] = rev + 1
         try:
-            ctx.stores.deployments.put(doc, cond=Cond.eq("rev", rev))
+            _put(ctx, before, doc, Cond.eq("rev", rev))
         except ConditionFailed:
             continue
         return result
@@ -153,21 +160,27 @@ def mutate(ctx: Ctx, dep_id: str, change: Callable[[dict], Any], *, detail: str 
 _UNCHANGED = object()
 
 
+def _put(ctx: Ctx, old: dict | None, doc: dict, cond: Cond) -> None:
+    """Write ``doc`` on ``cond`` with its tag items (domain/tag_index.py): one put when its tags
+    did not change, else one transaction."""
+    writes = tag_ops(ctx, "deployment", old, doc)
+    if writes:
+        ctx.stores.transact([TxPut(ctx.stores.deployments, doc, cond), *writes])
+    else:
+        ctx.stores.deployments.put(doc, cond=cond)
+
+
 def delete_scheduled_runs(ctx: Ctx, dep_id: str, *, auto_only: bool) -> int:
     """Delete the deployment's runs whose state type is SCHEDULED (spec §5.3).
 
     Each delete is conditional on the run still being SCHEDULED, so a run that moved on (e.g. to
     PENDING/RUNNING) in the meantime is never removed.
     """
-    n = 0
-    for run in ctx.stores.flow_runs.query("scheduled_by_deployment", dep_id):
-        if auto_only and not run.get("auto_scheduled"):
-            continue
-        try:
-            if ctx.stores.flow_runs.delete(run["id"], cond=Cond.eq("state_type", "SCHEDULED")):
-                n += 1
-        except ConditionFailed:
-            pass
+    def keep(run: dict) -> bool:
+        return run.get("state_type") != "SCHEDULED" or (auto_only and not run.get("auto_scheduled"))
+
+    runs = ctx.stores.flow_runs.query("scheduled_by_deployment", dep_id)
+    n = len(run_companions.delete_runs(ctx, "flow_run", runs, keep=keep))
     if n and auto_only:
         _rearm(ctx, dep_id)
     return n
@@ -397,12 +410,13 @@ def create(ctx: Ctx, body: DeploymentCreate) -> tuple[dict, bool]:
             doc.update({k: existing.get(k) for k in ("work_queue_id", "_wq_name", "_wp_id", "_wp_name")})
         else:
             doc.update(_queue_fields(None, None))
+        polling.carry_over(ctx, existing, doc)  # poll-record pointers; a queue move keeps last_polled
         set_due(ctx, doc, now)
         try:
             if existing is None:
-                name_guards.insert(ctx, ctx.stores.deployments, doc, key)
+                name_guards.insert(ctx, ctx.stores.deployments, doc, key, extra=tag_ops(ctx, "deployment", None, doc))
             else:
-                ctx.stores.deployments.put(doc, cond=Cond.eq("rev", existing.get("_rev", 0)))
+                _put(ctx, existing, doc, Cond.eq("rev", existing.get("_rev", 0)))
         except ConditionFailed:
             continue
         delete_scheduled_runs(ctx, dep_id, auto_only=True)
@@ -505,7 +519,9 @@ def update(ctx: Ctx, dep_id: str, body: DeploymentUpdate) -> None:
             doc["paused"] = paused
             doc["_is_schedule_active"] = isa
         if queue_fields is not None:
+            before = {k: doc.get(k) for k in ("work_queue_id", "status")}
             doc.update(queue_fields)
+            polling.carry_over(ctx, before, doc)  # a queue move keeps the last_polled it had
         if new_schedule_items is not None:
             if "schedule" in fields or "is_schedule_active" in fields:
                 if len(doc.get("schedules") or []) > 1:
@@ -542,11 +558,14 @@ def delete(ctx: Ctx, dep_id: str) -> None:
     delete_scheduled_runs(ctx, dep_id, auto_only=False)
     key = name_guards.deployment(doc["flow_id"], doc["name"])
     for _ in attempts(8):
+        # on the revision read, so the tag items removed are the ones the deployment has
+        cond = Cond.eq("rev", doc["_rev"]) if "_rev" in doc else Cond.exists()
         try:
-            name_guards.remove(ctx, ctx.stores.deployments, dep_id, key)
+            ctx.stores.transact([TxDelete(ctx.stores.deployments, dep_id, cond), TxDelete(ctx.stores.guards, key),
+                                 *tag_ops(ctx, "deployment", doc, None)])
             return
-        except ConditionFailed:  # deleted meanwhile, or a conflicting transaction: look again
-            get_doc(ctx, dep_id)
+        except ConditionFailed:  # deleted or changed meanwhile, or a conflicting transaction: look again
+            doc = get_doc(ctx, dep_id)
     raise ServiceUnavailable("Service Unavailable")
 
 

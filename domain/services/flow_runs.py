@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain import ids
+from domain import ids, run_companions
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound
 from domain.parsing import Embedded
@@ -178,8 +178,23 @@ def read(ctx: Ctx, run_id: str) -> dict:
 
 
 def delete(ctx: Ctx, run_id: str) -> None:
-    if not ctx.stores.flow_runs.delete(run_id):
-        raise NotFound(FLOW_RUN_NOT_FOUND)
+    """Delete the run with its companions, then its task runs (the reference's foreign key
+    cascades them)."""
+    from domain.contention import attempts
+    from domain.errors import ServiceUnavailable
+    from domain.services import task_runs
+
+    for _ in attempts():
+        doc = ctx.stores.flow_runs.get(run_id)
+        if doc is None:
+            raise NotFound(FLOW_RUN_NOT_FOUND)
+        try:
+            run_companions.delete_one(ctx, "flow_run", doc)
+        except ConditionFailed:
+            continue
+        task_runs.delete_of_flow_runs(ctx, [run_id])
+        return
+    raise ServiceUnavailable("Service Unavailable")
 
 
 # ------------------------------------------------------------------------------------- create
@@ -311,6 +326,7 @@ def update(ctx: Ctx, run_id: str, body: FlowRunUpdate, validate_job_variables=No
     fields = body.model_fields_set
     for _ in range(5):
         run = get(ctx, run_id)
+        before = dict(run)
         if "job_variables" in fields and body.job_variables is not None:
             if run.get("state") is None:
                 raise BadRequest("Flow run state is required to update job variables but none exists")
@@ -332,7 +348,7 @@ def update(ctx: Ctx, run_id: str, body: FlowRunUpdate, validate_job_variables=No
         run["_rev"] = rev + 1
         run["updated"] = iso_utc(ctx.now())
         try:
-            ctx.stores.flow_runs.put(run, cond=Cond.eq("rev", rev))
+            run_companions.put(ctx, "flow_run", before, run, Cond.eq("rev", rev))
             return
         except ConditionFailed:
             continue

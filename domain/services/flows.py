@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain import ids, name_guards
+from domain import ids, name_guards, run_companions
 from domain.contention import attempts
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound, ServiceUnavailable
@@ -89,8 +89,10 @@ def delete(ctx: Ctx, flow_id: str) -> None:
     deployments = list(ctx.stores.deployments.query("by_flow", flow_id))
     name_guards.remove_many(ctx, ctx.stores.deployments,
                             [(d["id"], name_guards.deployment(flow_id, d["name"])) for d in deployments])
-    run_ids = [r["id"] for r in ctx.stores.flow_runs.query("by_flow", flow_id)]
-    ctx.stores.flow_runs.delete_many(run_ids)
+    from domain.services import task_runs
+
+    run_ids = run_companions.delete_runs(ctx, "flow_run", ctx.stores.flow_runs.query("by_flow", flow_id))
+    task_runs.delete_of_flow_runs(ctx, run_ids)
     try:
         name_guards.remove(ctx, ctx.stores.flows, flow_id, name_guards.flow(flow["name"]))
     except ConditionFailed:

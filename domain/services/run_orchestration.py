@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from domain import contention
+from domain import contention, run_companions
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound, ObjectNotFound, ServiceUnavailable
 from domain.orchestration import bookkeeping
@@ -165,6 +165,7 @@ def plan_writes(ctx: Ctx, original: dict[str, Any], t: Transition, *, run_cond: 
     if run_cond is None:
         run_cond = Cond.eq("rev", rev) if "_rev" in original else Cond.exists()
     ops.insert(0, TxPut(ctx.stores.flow_runs, run, run_cond))
+    ops.extend(run_companions.ops(ctx, "flow_run", None if run_cond.kind == "absent" else original, run))
     return answer, ops
 
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from domain import ids
+from domain import ids, run_companions
 from domain.context import Ctx
 from domain.errors import ConditionFailed
 from domain.ports import Cond
@@ -117,7 +117,7 @@ def build_runs(deployment: dict, dates: list[dt.datetime], now: dt.datetime, *, 
 
 def put_absent(ctx: Ctx, run: dict) -> bool:
     try:
-        ctx.stores.flow_runs.put(run, cond=Cond.absent())
+        run_companions.put(ctx, "flow_run", None, run, Cond.absent())
     except ConditionFailed:
         return False
     return True
@@ -163,14 +163,8 @@ def stale_run_ids(built_from: dict, fresh: dict | None, window: Window, runs: It
 
 def delete_if_scheduled(ctx: Ctx, run_ids: Iterable[str]) -> list[str]:
     """Delete runs that are still SCHEDULED (a run that moved on is kept); returns the ids deleted."""
-    gone = []
-    for run_id in run_ids:
-        try:
-            if ctx.stores.flow_runs.delete(run_id, cond=Cond.eq("state_type", "SCHEDULED")):
-                gone.append(run_id)
-        except ConditionFailed:
-            pass
-    return gone
+    docs = ctx.stores.flow_runs.get_many(run_ids)
+    return run_companions.delete_runs(ctx, "flow_run", docs, keep=lambda r: r.get("state_type") != "SCHEDULED")
 
 
 def leftovers(deployment: dict, runs: Iterable[dict], now: dt.datetime,
@@ -201,14 +195,8 @@ def leftovers(deployment: dict, runs: Iterable[dict], now: dt.datetime,
 
 def delete_pristine(ctx: Ctx, run_ids: Iterable[str]) -> list[str]:
     """Delete runs that were never written since created (``rev`` 0); returns the ids deleted."""
-    gone = []
-    for run_id in run_ids:
-        try:
-            if ctx.stores.flow_runs.delete(run_id, cond=Cond.eq("rev", 0)):
-                gone.append(run_id)
-        except ConditionFailed:
-            pass
-    return gone
+    docs = ctx.stores.flow_runs.get_many(run_ids)
+    return run_companions.delete_runs(ctx, "flow_run", docs, keep=lambda r: r.get("_rev", 0) != 0)
 
 
 def discard_stale(ctx: Ctx, built_from: dict, window: Window, created: list[dict], now: dt.datetime,

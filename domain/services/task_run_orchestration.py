@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain import run_companions
 from domain.context import Ctx
 from domain.errors import ConditionFailed, ObjectNotFound, ServiceUnavailable
 from domain.orchestration import bookkeeping
@@ -220,6 +221,7 @@ def _commit_plan(ctx: Ctx, original: dict[str, Any], t: Transition) -> TaskTrans
         item["_cache_key"] = cache_index_key(stored["state_details"]["cache_key"])
     ops.insert(0, TxPut(ctx.stores.task_runs, run, Cond.eq("rev", rev) if "_rev" in original else Cond.absent()))
     ops.insert(1, TxPut(ctx.stores.task_run_states, item))
+    ops.extend(run_companions.ops(ctx, "task_run", original if "_rev" in original else None, run))
     if artifact is not None:
         doc = {"id": str(uuid.uuid4()), "created": stamp, "updated": stamp, "key": artifact.get("key"),
                "type": artifact.get("type"), "description": artifact.get("description"), "data": stored_data,

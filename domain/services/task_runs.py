@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain import run_companions
 from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound, ServiceUnavailable
 from domain.parsing import Embedded, invalid
@@ -209,7 +210,8 @@ def create(ctx: Ctx, body: TaskRunCreate) -> tuple[dict, bool]:
         doc = _new_doc(body, flow_run_id, now)
         state = body.state or StateCreate(type="PENDING")
         plan = plan_task_run_state(ctx, doc, proposed_state(state, now), force=True, flow_run=flow_run)
-        ops = plan.ops or [TxPut(ctx.stores.task_runs, doc, Cond.absent())]
+        ops = plan.ops or [TxPut(ctx.stores.task_runs, doc, Cond.absent()),
+                           *run_companions.ops(ctx, "task_run", None, doc)]
         ops.append(TxPut(ctx.stores.guards, {"id": gid, "owner_id": doc["id"]}, Cond.absent()))
         try:
             ctx.stores.transact(ops)
@@ -265,12 +267,13 @@ def update(ctx: Ctx, task_run_id: str, body: TaskRunUpdate) -> None:
         if doc is None:
             raise NotFound(TASK_RUN_NOT_FOUND)
         rev = doc.get("_rev", 0)
+        before = dict(doc)
         if "name" in body.model_fields_set:
             doc["name"] = body.name or _slug()
         doc["updated"] = iso_utc(ctx.now())
         doc["_rev"] = rev + 1
         try:
-            ctx.stores.task_runs.put(doc, cond=Cond.eq("rev", rev))
+            run_companions.put(ctx, "task_run", before, doc, Cond.eq("rev", rev))
             return
         except ConditionFailed:
             continue
@@ -284,10 +287,8 @@ def delete(ctx: Ctx, task_run_id: str) -> None:
         if doc is None:
             raise NotFound(TASK_NOT_FOUND)
         gid = guard_id(doc.get("flow_run_id"), doc["task_key"], doc["dynamic_key"])
-        ops = [TxDelete(ctx.stores.task_runs, task_run_id, Cond.eq("rev", doc.get("_rev", 0))),
-               TxDelete(ctx.stores.guards, gid)]
         try:
-            ctx.stores.transact(ops)
+            run_companions.delete_one(ctx, "task_run", doc, [TxDelete(ctx.stores.guards, gid)])
         except ConditionFailed:
             continue
         history = [i["id"] for i in ctx.stores.task_run_states.query("by_task_run", task_run_id)]
@@ -295,6 +296,20 @@ def delete(ctx: Ctx, task_run_id: str) -> None:
             ctx.stores.task_run_states.delete_many(history)
         return
     raise ServiceUnavailable("Service Unavailable")
+
+
+def delete_of_flow_runs(ctx: Ctx, flow_run_ids: list[str]) -> None:
+    """Delete the task runs of deleted flow runs, with their guards, companions and state history
+    (the reference's foreign keys cascade all of them)."""
+    def guard(d: dict) -> list:
+        return [TxDelete(ctx.stores.guards, guard_id(d.get("flow_run_id"), d["task_key"], d["dynamic_key"]))]
+
+    for flow_run_id in flow_run_ids:
+        docs = list(ctx.stores.task_runs.query("by_flow_run", flow_run_id))
+        for task_run_id in run_companions.delete_runs(ctx, "task_run", docs, extra=guard):
+            history = [i["id"] for i in ctx.stores.task_run_states.query("by_task_run", task_run_id)]
+            if history:
+                ctx.stores.task_run_states.delete_many(history)
 
 
 # -------------------------------------------------------------------------------------- states

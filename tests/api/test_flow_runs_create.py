@@ -205,3 +205,25 @@ class TestUpdateFlowRun:
         assert run(client, created["id"])["empirical_policy"] == {
             "max_retries": 0, "retry_delay_seconds": 0.0, "retries": 3, "retry_delay": 2, "pause_keys": [],
             "resuming": False, "retry_type": None}
+
+
+class TestDeleteFlowRun:
+    def test_deleting_a_run_deletes_its_task_runs_and_their_states(self, client):
+        """The reference's task_run.flow_run_id foreign key cascades (ondelete=cascade): a deleted
+        flow run's task runs, and their state history, go with it; other runs' task runs stay."""
+        flow_id = make_flow(client)
+        gone, kept = create_run(client, flow_id), create_run(client, flow_id)
+        task = client.post("task_runs/", json={"flow_run_id": gone["id"], "task_key": "t", "dynamic_key": "0",
+                                               "state": {"type": "RUNNING"}}).json()
+        other = client.post("task_runs/", json={"flow_run_id": kept["id"], "task_key": "t", "dynamic_key": "0"}).json()
+        assert client.delete(f"flow_runs/{gone['id']}").status_code == 204
+        assert client.get(f"task_runs/{task['id']}").status_code == 404
+        assert client.get("task_run_states/", params={"task_run_id": task["id"]}).json() == []
+        assert [t["id"] for t in client.post("task_runs/filter", json={}).json()] == [other["id"]]
+        assert client.post("task_runs/count", json={}).json() == 1
+        again = client.post("task_runs/", json={"flow_run_id": gone["id"], "task_key": "t", "dynamic_key": "0"})
+        assert again.status_code == 409  # the flow run is gone, not the task run's key reused
+
+    def test_deleting_an_unknown_run_is_404(self, client):
+        r = client.delete(f"flow_runs/{uuid.uuid4()}")
+        assert (r.status_code, r.json()) == (404, {"detail": "Flow run not found"})

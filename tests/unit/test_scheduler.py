@@ -671,17 +671,18 @@ class TestStaleRunGuard:
             state["armed"] = True
 
         ctx.stores.flow_runs = _HookedStore(real, "put", change_then_start)
-        # start the first inserted run before the tick's guard runs
-        real_delete = real.delete
+        # start the first inserted run after the tick's guard read it, before it deletes
+        real_get_many = real.get_many
 
-        def delete(run_id, *, cond=None):
-            if state.pop("armed", False):
-                set_running(ctx, run_id)
-            return real_delete(run_id, cond=cond)
+        def get_many(ids):
+            docs = real_get_many(ids)
+            if docs and state.pop("armed", False):
+                set_running(ctx, docs[0]["id"])
+            return docs
 
-        real.delete = delete
+        real.get_many = get_many
         tick(ctx, workers=1)
-        real.delete = real_delete
+        real.get_many = real_get_many
         ctx.stores.flow_runs = real
         left = all_runs(ctx)
         assert [(r["state_type"], r["parameters"]) for r in left] == [("RUNNING", {"v": 1})]
