@@ -73,7 +73,8 @@ def _raise(exc: PynamoDBException, key: str):
     code = _code(exc)
     if code == "ConditionalCheckFailedException":
         raise ConditionFailed(key) from exc
-    if code in _THROTTLED:
+    if code in _THROTTLED or (code is None and "max_retry_attempts exceeded" in str(exc)):
+        # (a batch write whose unprocessed items outlived PynamoDB's retries carries no code)
         raise ServiceUnavailable("Service Unavailable") from exc
     raise exc
 
