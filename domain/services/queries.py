@@ -32,6 +32,7 @@ from domain.filters import (
 )
 from domain.parsing import Embedded, Offset
 from domain.ports import ALL, Doc
+from domain.services import run_counts
 
 
 class Page(Embedded):
@@ -222,6 +223,8 @@ def filter_flow_runs(ctx: Ctx, q: FlowRunQuery) -> list[Doc]:
 
 
 def count_flow_runs(ctx: Ctx, q: FlowRunQuery) -> int:
+    if (n := run_counts.count_flow_runs(ctx, q)) is not None:  # counters or a time window
+        return n
     return sum(1 for _ in _runs_matching(ctx, q, _run_candidates(ctx, q), StoreContext(ctx)))
 
 
@@ -364,9 +367,9 @@ def _task_candidates(ctx: Ctx, q: TaskRunQuery) -> Iterable[Doc]:
     return ctx.stores.task_runs.query("by_created", ALL, descending=True)
 
 
-def _tasks_matching(ctx: Ctx, q: TaskRunQuery) -> Iterator[Doc]:
+def _tasks_matching(ctx: Ctx, q: TaskRunQuery, candidates: Iterable[Doc] | None = None) -> Iterator[Doc]:
     fctx = StoreContext(ctx)
-    for chunk in _chunks(_task_candidates(ctx, q), 100):
+    for chunk in _chunks(_task_candidates(ctx, q) if candidates is None else candidates, 100):
         rows = [t for t in chunk if q.task_runs is None or q.task_runs.matches(t, fctx)]
         if rows and (q.flow_runs is not None or q.flows is not None or q.deployments is not None):
             runs = _by_id(ctx.stores.flow_runs.get_many({t["flow_run_id"] for t in rows if t.get("flow_run_id")}))
@@ -383,4 +386,6 @@ def filter_task_runs(ctx: Ctx, q: TaskRunQuery) -> list[Doc]:
 
 
 def count_task_runs(ctx: Ctx, q: TaskRunQuery) -> int:
-    return sum(1 for _ in _tasks_matching(ctx, q))
+    if (n := run_counts.count_task_runs_from_counters(ctx, q)) is not None:
+        return n
+    return sum(1 for _ in _tasks_matching(ctx, q, run_counts.task_run_window(ctx, q)))
