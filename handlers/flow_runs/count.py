@@ -7,14 +7,15 @@ from domain.services import queries
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("FlowRuns", "Flows", "Deployments", "TaskRuns", "WorkPools", "WorkQueues")
+TABLES = ("FlowRuns", "Flows", "Deployments", "TaskRuns", "WorkPools", "WorkQueues", "Counters", "Guards")
 READ_ONLY = True
 router = APIRouter()
 
 
 @router.post("/flow_runs/count")
 def count_flow_runs(body: Body):
-    return json_response(queries.count_flow_runs(context(), parse_model(queries.FlowRunQuery, body)))
+    q = parse_model(queries.FlowRunQuery, body, ignore=queries.PAGING)  # the reference's count takes no page or sort
+    return json_response(queries.count_flow_runs(context(), q))
 
 
 handler = lambda_handler(router)

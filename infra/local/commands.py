@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from infra.local import tick
 
     tick.register(sub)  # flowplane tick
+    from infra.local import counters
+
+    counters.register(sub)  # flowplane counters rebuild
     from infra import ui_publish
 
     ui_publish.register(sub)  # flowplane ui publish --stack NAME

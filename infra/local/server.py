@@ -87,6 +87,12 @@ def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key
     opened = local_store.open_store(settings, store=store, data_dir=data_dir, dynamodb_endpoint=dynamodb_endpoint)
     settings = opened.settings
     ctx = Ctx(stores=opened.stores, settings=settings)
+    from domain import run_counters
+
+    rebuilt = run_counters.ensure_built(ctx)  # once, for data written before run counters existed
+    if rebuilt and (rebuilt["flow_runs"] or rebuilt["task_runs"]):
+        print(f"counted {rebuilt['flow_runs']} flow runs and {rebuilt['task_runs']} task runs (run counters built)",
+              flush=True)
     ui_dir, ui_line = local_ui(ui, host, port)
     app = build_local_app(ctx, settings.api_key, ui_dir)
 

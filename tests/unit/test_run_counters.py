@@ -143,3 +143,39 @@ class TestRebuild:
     def test_ensure_built_only_marks_a_fresh_store(self, memory_ctx):
         assert run_counters.ensure_built(memory_ctx) == {"flow_runs": 0, "task_runs": 0, "items_changed": 0}
         assert run_counters.ensure_built(memory_ctx) is None
+
+
+class TestRebuildCommand:
+    def test_counts_a_data_directory_written_before_counters_and_is_idempotent(self, tmp_path, capsys, settings):
+        import json
+
+        from domain.context import Ctx
+        from infra.local.cli import main
+        from infra.sqlite.store import SqliteDb, sqlite_stores
+
+        db = SqliteDb(tmp_path / "flowplane.db")
+        stores = sqlite_stores(db)
+        docs = [_run(created="2026-03-01T00:00:00+00:00") for _ in range(3)]
+        stores.flow_runs.put_many(docs)
+        db.close()
+        assert main(["counters", "rebuild", "--data-dir", str(tmp_path)]) == 0
+        first = json.loads(capsys.readouterr().out)
+        assert main(["counters", "rebuild", "--data-dir", str(tmp_path)]) == 0
+        second = json.loads(capsys.readouterr().out)
+        assert (first["flow_runs"], second["flow_runs"], second["items_changed"]) == (3, 3, 0)
+        db = SqliteDb(tmp_path / "flowplane.db")
+        ctx = Ctx(stores=sqlite_stores(db), settings=settings)
+        assert run_counters.is_built(ctx)
+        assert run_counters.read(ctx, FR, "deployment", ["d1"]) == {"d1": {"SCHEDULED|Scheduled": 3}}
+        db.close()
+
+    def test_refuses_a_data_directory_a_server_holds(self, tmp_path, capsys):
+        from infra.local.cli import main
+        from infra.local.store import lock_data_dir
+
+        held = lock_data_dir(tmp_path)
+        try:
+            assert main(["counters", "rebuild", "--data-dir", str(tmp_path)]) == 3
+        finally:
+            held.release()
+        assert "in use by another flowplane server" in capsys.readouterr().err
