@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from domain.ports import Stores, TableSpec, TxDelete, TxOp  # noqa: E402
+from domain.ports import Stores, TableSpec, TxOp, tx_key  # noqa: E402
 from infra.memory import MemoryStore  # noqa: E402
 
 # us-east-1 on-demand since 1 Nov 2024 (https://aws.amazon.com/dynamodb/pricing/on-demand/); before: 0.25 / 1.25
@@ -294,12 +294,31 @@ class CountingStore(MemoryStore):
             self._bill_write(bill, i, before, 1)
         return None
 
+    def add(self, id, deltas):
+        bill = self.meter.bill
+        if bill is None or not deltas:
+            return super().add(id, deltas)
+        before = self._before(id)
+        bill.req(f"{self.spec.name}.UpdateItem")
+        super().add(id, deltas)
+        self._bill_write(bill, id, before, 1)
+        return None
+
+    def counts(self, ids):
+        ids = list(dict.fromkeys(ids))
+        bill = self.meter.bill
+        if bill is not None and ids:
+            bill.req(f"{self.spec.name}.BatchGetItem", math.ceil(len(ids) / BATCH_GET))
+            for i in ids:
+                self._charged_get(bill, i)
+        return super().counts(ids)
+
     @staticmethod
     def transact(ops: Sequence[TxOp]) -> None:
         bill = CountingStore.meter.bill
         if bill is None:
             return MemoryStore.transact(ops)
-        keys = [(op.store, op.id if isinstance(op, TxDelete) else op.doc["id"]) for op in ops]
+        keys = [(op.store, tx_key(op)) for op in ops]
         befores = [store._before(k) for store, k in keys]
         bill.req(f"{ops[0].store.spec.name}.TransactWriteItems")
         try:

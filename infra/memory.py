@@ -77,7 +77,6 @@ class MemoryStore:
     def __init__(self, spec: TableSpec):
         self.spec = spec
         self._items: dict[str, tuple[dict, str]] = {}
-        self._counters: dict[str, dict[str, int]] = {}  # items written by add / TxAdd
         self._lock = threading.RLock()
         self.calls: list[str] = []
 
@@ -139,12 +138,18 @@ class MemoryStore:
         if not deltas:
             return
         with self._lock:
-            self._counters[id] = added(self._counters.get(id), deltas)
+            self._add(id, deltas)
 
     def counts(self, ids: Iterable[str]) -> dict[str, dict[str, int]]:
         self.calls.append("BatchGetItem")
         with self._lock:
-            return {i: dict(self._counters[i]) for i in dict.fromkeys(ids) if i in self._counters}
+            return {i: json.loads(self._items[i][1]) for i in dict.fromkeys(ids) if i in self._items}
+
+    def _add(self, id: str, deltas: Mapping[str, int]) -> None:
+        """A counter item is stored as its counters' JSON (no projected attributes), so it is
+        billed and copied like any other item."""
+        cur = self._items.get(id)
+        self._items[id] = ({}, _dumps(added(json.loads(cur[1]) if cur else None, deltas)))
 
     @staticmethod
     def transact(ops: Sequence[TxOp]) -> None:
@@ -173,7 +178,7 @@ class MemoryStore:
                     writes.append((op.store, key, (project(op.store.spec, op.doc), body)))
             for store, key, item in writes:
                 if isinstance(item, dict):
-                    store._counters[key] = added(store._counters.get(key), item)
+                    store._add(key, item)
                 elif item is None:
                     store._items.pop(key, None)
                 else:

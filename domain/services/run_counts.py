@@ -100,28 +100,29 @@ def _flow_scope(ctx: Ctx, q: Any) -> set[str] | None | bool:
 
 
 def _queue_scope(ctx: Ctx, q: Any) -> set[str] | None | bool:
+    """Queue ids every matching run has: the named queues (``work_pool_queues.id.any_``) or the
+    queues of the named pools (``work_pools.id.any_`` / ``name.any_``: what the UI's work-pool pages
+    send), those tested with any ``work_pool_queues`` filter (e.g. queue names), as the general path."""
     wp, wq = getattr(q, "work_pools", None), getattr(q, "work_pool_queues", None)
     if wp is None and wq is None:
         return None
-    queues: set[str] | None = None
-    if wq is not None:
+    if wq is not None and wq.uses_context():
+        return False
+    if wp is None:
         if not _only(wq, {"id"}) or (ids := _ids(wq, "id")) is None:
             return False
-        queues = {d["id"] for d in ctx.stores.work_queues.get_many(sorted(ids))}
-    if wp is not None:
-        if not _only(wp, {"id", "name"}) or (wp.id is not None) == (wp.name is not None):
-            return False
-        if wp.id is not None:
-            pools = _ids(wp, "id")
-        else:
-            names = _names(wp, "name")
-            pools = None if names is None else name_guards.owners(ctx, map(name_guards.work_pool, names))
-        if pools is None:
-            return False
-        in_pools = {qd["id"] for p in sorted(_existing(ctx.stores.work_pools, pools))
-                    for qd in ctx.stores.work_queues.query("by_pool", p)}
-        queues = in_pools if queues is None else queues & in_pools
-    return queues
+        return {d["id"] for d in ctx.stores.work_queues.get_many(sorted(ids)) if wq.matches(d)}
+    if not _only(wp, {"id", "name"}) or (wp.id is not None) == (wp.name is not None):
+        return False
+    if wp.id is not None:
+        pools = _ids(wp, "id")
+    else:
+        names = _names(wp, "name")
+        pools = None if names is None else name_guards.owners(ctx, map(name_guards.work_pool, names))
+    if pools is None:
+        return False
+    return {qd["id"] for p in sorted(_existing(ctx.stores.work_pools, pools))
+            for qd in ctx.stores.work_queues.query("by_pool", p) if wq is None or wq.matches(qd)}
 
 
 # ------------------------------------------------------------------------------ flow runs

@@ -122,6 +122,8 @@ def counter_shapes(w) -> list[dict]:
             _with(fr, work_pools={"name": {"any_": ["pool"]}}),
             _with(fr, work_pools={"id": {"any_": [w["pool"]["id"]]}}),
             _with(fr, work_pool_queues={"id": {"any_": [w["q2"]["id"]]}}),
+            _with(fr, work_pools={"name": {"any_": ["pool"]}}, work_pool_queues={"name": {"any_": ["q2"]}}),
+            _with(fr, work_pools={"name": {"any_": ["pool", "no-such-pool"]}}, work_pool_queues={}),
         ]
     return shapes
 
@@ -142,6 +144,10 @@ def general_shapes(w) -> list[dict]:
                        "parent_task_run_id": {"is_null_": True}}},
         {"flow_runs": {"operator": "or_", "deployment_id": {"any_": [d1]}, "state": {"type": {"any_": ["RUNNING"]}}}},
         {"task_runs": {}},
+        {"work_pool_queues": {"name": {"any_": ["q2"]}}},
+        {"flows": {"id": {"any_": [fa]}}, "flow_runs": {"expected_start_time": late}},
+        {"flow_runs": {"expected_start_time": late, "tags": {"all_": ["x"]}, "parent_task_run_id": {"is_null_": True}},
+         "work_pools": {"name": {"any_": ["pool"]}}},
     ]
 
 

@@ -55,7 +55,23 @@ EXTRA = [
     "FlowRunsFilterFunction:worker cancellation check, CANCELLING in a pool",
     "FlowRunsFilterFunction:worker cancellation check, CANCELLED named Cancelling in a pool",
 ]
-CASES = sorted(SAME_AS_BENCH + list(RENAMED) + EXTRA)
+# bench/cost.py shapes_for: the UI's count shapes answered from the run counters (domain/run_counters.py)
+COUNTED = [
+    "flow_runs/count: all runs",
+    "flow_runs/count: state type COMPLETED",
+    "flow_runs/count: state name Late",
+    "flow_runs/count: one deployment",
+    "flow_runs/count: one flow",
+    "flow_runs/count: one work queue",
+    "flow_runs/count: one work pool",
+    "flow_runs/count: one deployment, COMPLETED",
+    "task_runs/count: all task runs",
+    # and through the time-window indexes (by_expected_start, by_start): the cost follows the window
+    "flow_runs/count: expected start in the last 24 h",
+    "flow_runs/count: FAILED or CRASHED in the last 24 h (dashboard)",
+    "task_runs/count: COMPLETED, started in the last 24 h (dashboard)",
+]
+CASES = sorted(SAME_AS_BENCH + list(RENAMED) + EXTRA + COUNTED)
 
 
 def _cases(w: dict) -> dict[str, tuple[str, dict]]:
@@ -73,6 +89,8 @@ def _cases(w: dict) -> dict[str, tuple[str, dict]]:
     cases["FlowRunsFilterFunction:worker cancellation check, CANCELLED named Cancelling in a pool"] = (
         "FlowRunsFilterFunction", {"json": {"flow_runs": {"state": {
             "type": {"any_": ["CANCELLED"]}, "name": {"any_": ["Cancelling"]}}}, **pool}})
+    shapes = {label: (fid, spec) for label, fid, spec in cost.shapes_for(w)}
+    cases.update({label: shapes[label] for label in COUNTED})
     return cases
 
 
