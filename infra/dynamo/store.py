@@ -11,6 +11,8 @@ revision where the entity has one) and the string attributes projected for the G
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -63,6 +65,18 @@ COUNTER_PREFIX = "c:"
 
 def _client_code(exc: Exception) -> str | None:
     return (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
+
+
+# A transaction cancelled only because another transaction was writing one of its items (e.g. two
+# runs' state changes adding to one counter shard at once) wrote nothing and is retried, so a
+# caller's conditional create is not mistaken for "already exists"; a failed condition never is.
+CONFLICT_ATTEMPTS = 5
+CONFLICT_BACKOFF_S = 0.01
+
+
+def _only_conflicts(exc: PynamoDBException) -> bool:
+    codes = {r.code for r in (getattr(exc, "cancellation_reasons", None) or []) if r is not None}
+    return "TransactionConflict" in codes and codes <= {"TransactionConflict", "None"}
 
 
 def _code(exc: PynamoDBException) -> str | None:
@@ -228,16 +242,21 @@ class DynamoStore:
                 puts.append(store._item(op.doc).get_save_kwargs_from_instance(condition=store._condition(op.cond)))
         if not (puts or deletes or updates):
             return
-        try:
-            # pynamodb's TransactWrite builds the same Put/Delete requests; counter updates (dynamic
-            # attribute names) are built here, so the request is assembled from both
-            conn.transact_write_items(condition_check_items=[], delete_items=deletes, put_items=puts,
-                                      update_items=updates)
-        except TransactWriteError as exc:
-            code = _code(exc)
-            if code == "TransactionCanceledException":
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                # pynamodb's TransactWrite builds the same Put/Delete requests; counter updates
+                # (dynamic attribute names) are built here, so the request is assembled from both
+                conn.transact_write_items(condition_check_items=[], delete_items=deletes, put_items=puts,
+                                          update_items=updates)
+                return
+            except TransactWriteError as exc:
+                code = _code(exc)
+                if code != "TransactionCanceledException":
+                    _raise(exc, "transaction")
+                if _only_conflicts(exc) and attempt < CONFLICT_ATTEMPTS - 1:
+                    time.sleep(random.uniform(0.5, 1.5) * CONFLICT_BACKOFF_S * 2 ** attempt)
+                    continue
                 raise ConditionFailed("transaction") from exc
-            _raise(exc, "transaction")
 
     def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False, limit=None) -> Iterator[Doc]:
         ix = self.spec.index(index)
