@@ -197,7 +197,7 @@ def backfill(ctx: Ctx) -> dict[str, int]:
     Returns counts: ``written``, and ``duplicates`` — objects whose name another object already
     holds (created while the first had no guard); they stay readable by id and are left to an
     operator."""
-    from domain.ports import ALL
+    from domain.sharded_index import query_all
 
     kinds: list[tuple[Store, Callable[[Doc], str]]] = [
         (ctx.stores.flows, lambda d: flow(d["name"])),
@@ -210,7 +210,7 @@ def backfill(ctx: Ctx) -> dict[str, int]:
     ]
     counts = {"written": 0, "duplicates": 0}
     for store, key_of in kinds:
-        for doc in store.query("by_name", ALL):
+        for doc in query_all(store, "by_name"):
             key = key_of(doc)
             try:
                 ctx.stores.guards.put({"id": key, "owner_id": doc["id"]}, cond=Cond.absent())

@@ -16,17 +16,48 @@ from typing import Any, Protocol
 
 Doc = dict[str, Any]
 
-ALL = "all"  # constant partition for "every item, in sort order" indexes
+ALL = "all"  # the logical partition of "every item, in sort order" indexes (sharded: ``all#<k>``)
+
+
+def shard_of(id: str, shards: int) -> int:
+    """The shard (0 .. shards-1) of item ``id``: stable across processes and adapters. A uuid's first
+    32 bits (uniform for uuid4 and uuid5 ids), crc32 for any other id."""
+    if shards == 1:
+        return 0
+    try:
+        n = int(id[:8], 16)
+    except ValueError:
+        import zlib
+
+        n = zlib.crc32(id.encode())
+    return n % shards
 
 
 @dataclass(frozen=True)
 class Index:
+    """One GSI. ``shards`` > 1 spreads each partition ``pk(doc)`` over ``shards`` partitions
+    ``<pk>#<k>`` (k = ``shard_of(id, shards)``), so one key's writes are not capped by one GSI
+    partition's throughput; reads that need the partition in sort order merge the shards
+    (``domain.sharded_index.query_all``). Keys of an unsharded index are ``pk(doc)`` as is."""
+
     name: str
     pk_attr: str
     pk: Callable[[Doc], str | None]
     sk_attr: str | None = None
     sk: Callable[[Doc], str | None] | None = None
     serves: str = ""
+    shards: int = 1
+
+    def partition(self, doc: Doc) -> str | None:
+        """The stored partition key of ``doc`` in this index (None: not in the index)."""
+        pk = self.pk(doc)
+        if pk is None or self.shards == 1:
+            return pk
+        return f"{pk}#{shard_of(doc['id'], self.shards)}"
+
+    def partitions(self, pk: str) -> list[str]:
+        """The stored partition keys that together hold logical partition ``pk``."""
+        return [pk] if self.shards == 1 else [f"{pk}#{k}" for k in range(self.shards)]
 
 
 @dataclass(frozen=True)
@@ -48,7 +79,7 @@ class TableSpec:
         """Top-level attributes for ``doc`` (``None`` values are omitted: sparse)."""
         out: dict[str, Any] = {}
         for ix in self.indexes:
-            pk = ix.pk(doc)
+            pk = ix.partition(doc)
             if pk is None:
                 continue
             sk = ix.sk(doc) if ix.sk else None
@@ -197,6 +228,13 @@ def _get(key: str) -> Callable[[Doc], Any]:
 
 
 def _const(_: Doc) -> str:
+    """The ``all`` partition. Sharded (``Index.shards``) where every write of a busy table rewrites
+    the entry (runs, task runs, deployments, artifacts, logs); one partition (1 000 WCU/s) where
+    the items are written by people or at deployment time - flows (written once), pools, queues
+    (one poll record per queue and poll), variables, blocks, keys, saved searches, notification
+    policies - or where each item is itself the hot key (a concurrency limit takes every slot
+    write, an artifact collection every artifact of its key): sharding the index would not lift
+    the item's own 1 000 WCU/s."""
     return ALL
 
 
@@ -256,7 +294,9 @@ def _pause_timeout(d: Doc) -> str | None:
 
 FLOWS = TableSpec(
     "Flows",
-    indexes=(Index("by_name", "all_pk", _const, "name", _get("name"), serves="flows filter/count sorted by name; like_ on names"),),
+    indexes=(Index("by_name", "all_pk", _const, "name", _get("name"),
+                   serves="flows filter/count sorted by name; like_ on names (one partition: a flow's entry "
+                          "is written when it is created, ~1 000 flows/s)"),),
 )
 
 DEPLOYMENTS = TableSpec(
@@ -264,8 +304,9 @@ DEPLOYMENTS = TableSpec(
     indexes=(
         Index("by_flow", "flow_id", _get("flow_id"), "name", _get("name"),
               serves="flows filter -> deployments; flow deletion cascade; 'flow has deployments'"),
-        Index("by_name", "all_pk", _const, "name", _get("name"),
-              serves="deployments filter/count, NAME_ASC/NAME_DESC with offset/limit"),
+        Index("by_name", "all_pk", _const, "name", _get("name"), shards=4,
+              serves="deployments filter/count, NAME_ASC/NAME_DESC with offset/limit (4 shards: every "
+                     "deployment write - PATCH, poll bookkeeping, the scheduler's due_at - rewrites the entry)"),
         Index("by_work_queue", "work_queue_id", _get("work_queue_id"), "name", _get("name"),
               serves="work_pools / work_pool_queues filters; queue and pool deletion"),
         Index("due", "due_shard", lambda d: d.get("_due_shard") if d.get("_due_at") else None,
@@ -296,14 +337,17 @@ FLOW_RUNS = TableSpec(
               lambda d: (_ts("expected_start_time")(d) + "#" + d["id"]) if d.get("expected_start_time") else None,
               serves="flow_runs filter of a deployment sorted by expected start time (the UI's and "
                      "clients' common shape): reads offset+limit runs in order, ties by id as the sort"),
-        Index("by_state_type", "state_type", _get("state_type"), "created_sk", _ts("created"),
-              serves="flow_runs filters by state type"),
-        Index("by_created", "all_pk", _const, "created_sk", _ts("created"),
-              serves="unselective flow_runs filters, in creation order"),
+        Index("by_state_type", "state_type", _get("state_type"), "created_sk", _ts("created"), shards=8,
+              serves="flow_runs filters by state type (8 shards: every run enters and leaves each state's "
+                     "partition, the RUNNING one ~12 WCU per run)"),
+        Index("by_created", "all_pk", _const, "created_sk", _ts("created"), shards=8,
+              serves="unselective flow_runs filters, in creation order (8 shards: every run write "
+                     "rewrites the entry, ~18 WCU per run; README 'Hot partitions')"),
         Index("by_parent_task_run", "parent_task_run_id", _get("parent_task_run_id"), "created_sk", _ts("created"),
               serves="subflow lookups: task_runs.subflow_runs and flow_runs.parent_flow_run_id (sparse)"),
-        Index("by_expected_start", "all_pk", _const, "expected_sk", _ts("expected_start_time"),
-              serves="UI: run histories, lateness and the flow-runs scatter over an expected_start_time window"),
+        Index("by_expected_start", "all_pk", _const, "expected_sk", _ts("expected_start_time"), shards=8,
+              serves="UI: run histories, lateness and the flow-runs scatter over an expected_start_time window "
+                     "(8 shards, as by_created)"),
         # polling and the run services (domain/services/polling.py, run_services.py): each sparse,
         # so a query's cost follows the runs concerned, never the finished runs stored
         Index("active_by_work_queue", "active_work_queue_id", _when_active("work_queue_id"), "active_state",
@@ -319,9 +363,10 @@ FLOW_RUNS = TableSpec(
               serves="agent polling: a queue's concurrency limit counts PENDING/RUNNING/CANCELLING runs "
                      "by stored work_queue_name (sparse)"),
         Index("late_candidates", "late_pk", lambda d: ALL if _is_late_candidate(d) else None,
-              "sched_at", lambda d: _sched_at(d) if _is_late_candidate(d) else None,
+              "sched_at", lambda d: _sched_at(d) if _is_late_candidate(d) else None, shards=4,
               serves="late runs: SCHEDULED runs named exactly 'Scheduled', by next_scheduled_start_time; "
-                     "a tick reads only the overdue ones (sparse)"),
+                     "a tick reads only the overdue ones (sparse; 4 shards: every scheduled run enters "
+                     "and leaves, ~6 WCU, and the scheduler inserts in bursts)"),
         Index("late_by_work_queue", "late_work_queue_id",
               lambda d: d.get("work_queue_id") if d.get("state_name") == "Late" else None,
               "created_sk", _ts("created"),
@@ -329,7 +374,7 @@ FLOW_RUNS = TableSpec(
         Index("paused_by_timeout", "paused_pk", lambda d: ALL if _pause_timeout(d) else None,
               "pause_timeout_sk", _pause_timeout,
               serves="pause expiry: PAUSED runs by their state's pause_timeout (sparse: PAUSED with a "
-                     "timeout only, quirk Q11)"),
+                     "timeout only, quirk Q11; one partition: a pause writes ~6 WCU, ~160 pauses/s)"),
     ),
     attrs=(("rev", _get("_rev")),),
 )
@@ -339,19 +384,20 @@ TASK_RUNS = TableSpec(
     indexes=(
         Index("by_flow_run", "flow_run_id", _get("flow_run_id"), "created_sk", _ts("created"),
               serves="task_runs filters joined to flow runs"),
-        Index("by_created", "all_pk", _const, "created_sk", _ts("created"),
-              serves="unselective task_runs filters"),
-        Index("by_expected_start", "all_pk", _const, "expected_sk", _ts("expected_start_time"),
-              serves="UI: task-run history over an expected_start_time window"),
-        Index("by_start", "all_pk", _const, "start_sk", _ts("start_time"),
-              serves="UI: dashboard task-run counts over a start_time window (sparse: started runs)"),
+        Index("by_created", "all_pk", _const, "created_sk", _ts("created"), shards=8,
+              serves="unselective task_runs filters (8 shards: every task-run write rewrites the entry)"),
+        Index("by_expected_start", "all_pk", _const, "expected_sk", _ts("expected_start_time"), shards=8,
+              serves="UI: task-run history over an expected_start_time window (8 shards)"),
+        Index("by_start", "all_pk", _const, "start_sk", _ts("start_time"), shards=8,
+              serves="UI: dashboard task-run counts over a start_time window (sparse: started runs; 8 shards)"),
     ),
     attrs=(("rev", _get("_rev")),),
 )
 
 WORK_POOLS = TableSpec(
     "WorkPools",
-    indexes=(Index("by_name", "all_pk", _const, "name", _get("name"), serves="work pool filter/count"),),
+    indexes=(Index("by_name", "all_pk", _const, "name", _get("name"),
+                   serves="work pool filter/count (one partition: pools are written by people)"),),
 )
 
 WORK_QUEUES = TableSpec(
@@ -359,7 +405,9 @@ WORK_QUEUES = TableSpec(
     indexes=(
         Index("by_pool", "work_pool_id", _get("work_pool_id"), "name", _get("name"),
               serves="queues of a pool, read by (pool, name), priority bookkeeping"),
-        Index("by_name", "all_pk", _const, "name", _get("name"), serves="work queue filter across pools"),
+        Index("by_name", "all_pk", _const, "name", _get("name"),
+              serves="work queue filter across pools (one partition: at most one poll record write per "
+                     "queue and poll, ~1 000 queue writes/s = 10 000 queues polled every 10 s)"),
     ),
     # ``updated`` in epoch microseconds: poll bookkeeping writes on condition that the queue is
     # unchanged since it was read (every queue write bumps ``updated``), so it never undoes a PATCH
@@ -430,14 +478,6 @@ TASK_RUN_STATES = TableSpec(
 LOG_TIME_SHARDS = 4
 
 
-def log_time_shard(d: Doc) -> str:
-    return f"{ALL}#{int(d['id'][:8], 16) % LOG_TIME_SHARDS}"
-
-
-def log_time_shards() -> list[str]:
-    return [f"{ALL}#{n}" for n in range(LOG_TIME_SHARDS)]
-
-
 LOGS = TableSpec(
     "Logs",
     indexes=(
@@ -445,8 +485,8 @@ LOGS = TableSpec(
               serves="logs of a flow run in time order"),
         Index("by_task_run", "task_run_id", _get("task_run_id"), "ts_sk", lambda d: d.get("_ts_sk"),
               serves="logs of a task run in time order"),
-        Index("by_time", "time_shard", log_time_shard, "ts_sk", lambda d: d.get("_ts_sk"),
-              serves="unselective log filters, in time order (LOG_TIME_SHARDS partitions, merged on read)"),
+        Index("by_time", "time_shard", _const, "ts_sk", lambda d: d.get("_ts_sk"), shards=LOG_TIME_SHARDS,
+              serves="unselective log filters, in time order (LOG_TIME_SHARDS shards, merged on read)"),
     ),
     attrs=(("expires_at", _expires),),
     ttl_attr="expires_at",
@@ -482,7 +522,8 @@ ARTIFACTS = TableSpec(
               serves="artifacts of a flow run"),
         Index("by_task_run", "task_run_id", _get("task_run_id"), "created_sk", _ts("created"),
               serves="artifacts of a task run (the UI's task-run artifacts tab)"),
-        Index("by_created", "all_pk", _const, "created_sk", _ts("created"), serves="unselective artifact filters"),
+        Index("by_created", "all_pk", _const, "created_sk", _ts("created"), shards=4,
+              serves="unselective artifact filters (4 shards: result artifacts come with task runs)"),
     ),
     attrs=(("rev", _get("_rev")),),  # set once PATCHed; artifacts written by orchestration have none
 )

@@ -26,7 +26,8 @@ import secrets
 
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound
-from domain.ports import ALL, Cond
+from domain.ports import Cond
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc
 
 PREFIX = "fpk_"
@@ -116,4 +117,4 @@ def bearer_token(authorization: str | None) -> str | None:
 
 def list_keys(ctx: Ctx) -> list[dict]:
     """Every key (revoked ones too), oldest first — an admin listing, never on a request path."""
-    return [_public(d) for d in ctx.stores.api_keys.query("by_created", ALL)]
+    return [_public(d) for d in query_all(ctx.stores.api_keys, "by_created")]

@@ -28,9 +28,10 @@ from domain.filters import (
     like_pattern,
 )
 from domain.parsing import Embedded
-from domain.ports import ALL, Doc
+from domain.ports import Doc
 from domain.services.artifacts import collection_id, collection_to_wire, to_wire
 from domain.services.queries import FlowRunQuery, Page, StoreContext, _runs_matching, check_limit
+from domain.sharded_index import query_all
 from domain.timeutil import parse
 
 # ------------------------------------------------------------------------------------ filters
@@ -163,7 +164,7 @@ def _artifact_candidates(ctx: Ctx, q: ArtifactCount) -> tuple[Iterable[Doc], boo
         return _per_partition(store, "by_flow_run", run_ids), False
     if q.task_runs is not None and (task_ids := q.task_runs.exact_ids()) is not None:
         return _per_partition(store, "by_task_run", task_ids), False
-    return store.query("by_created", ALL, descending=True), True
+    return query_all(store, "by_created", descending=True), True
 
 
 def _collection_candidates(ctx: Ctx, q: CollectionCount, sort: ArtifactSort) -> tuple[Iterable[Doc], bool]:
@@ -173,7 +174,7 @@ def _collection_candidates(ctx: Ctx, q: CollectionCount, sort: ArtifactSort) -> 
     if f is not None and (keys := f._any_hint("key", uuid=False)) is not None:
         return store.get_many(sorted(collection_id(k) for k in keys)), False
     if sort in (ArtifactSort.KEY_ASC, ArtifactSort.KEY_DESC):
-        rows = store.query("by_key", ALL, descending=sort is ArtifactSort.KEY_DESC)
+        rows = query_all(store, "by_key", descending=sort is ArtifactSort.KEY_DESC)
         # the empty key is not indexed; the reference sorts it first ascending
         empty = store.get(collection_id(""))
         if empty is None:
@@ -181,7 +182,7 @@ def _collection_candidates(ctx: Ctx, q: CollectionCount, sort: ArtifactSort) -> 
         return (itertools.chain([empty], rows) if sort is ArtifactSort.KEY_ASC
                 else itertools.chain(rows, [empty])), True
     empty = store.get(collection_id(""))
-    return itertools.chain(store.query("by_key", ALL), [empty] if empty else []), False
+    return itertools.chain(query_all(store, "by_key"), [empty] if empty else []), False
 
 
 def _per_partition(store, index: str, values: Iterable[str]) -> Iterator[Doc]:

@@ -45,8 +45,9 @@ from domain.filters import (
 )
 from domain.names import check_name
 from domain.parsing import Embedded
-from domain.ports import ALL, Cond, Doc
+from domain.ports import Cond, Doc
 from domain.services.queries import Page, check_limit
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc
 
 DEFAULT_SCHEMA_VERSION = "non-versioned"
@@ -379,7 +380,7 @@ def filter_block_types(ctx: Ctx, q: BlockTypeQuery) -> list[dict[str, Any]]:
     matching schema."""
     limit = check_limit(ctx, q.limit)
     rows = (
-        d for d in ctx.stores.block_types.query("by_name", ALL)
+        d for d in query_all(ctx.stores.block_types, "by_name")
         if (q.block_types is None or q.block_types.matches(d))
         and (q.block_schemas is None or _type_has_schema(ctx, d["id"], q.block_schemas))
     )
@@ -476,7 +477,7 @@ def _all_schemas(ctx: Ctx, f: BlockSchemaFilter | None) -> Iterator[Doc]:
                                                   and getattr(f, n) is not None) == 1):
         type_ids = sorted({str(t).lower() for t in f.block_type_id.any_})
     if type_ids is None:
-        type_ids = [t["id"] for t in ctx.stores.block_types.query("by_name", ALL)]
+        type_ids = [t["id"] for t in query_all(ctx.stores.block_types, "by_name")]
     for type_id in type_ids:
         yield from ctx.stores.block_schemas.query("by_block_type", type_id)
 
@@ -686,7 +687,7 @@ def _documents_matching(ctx: Ctx, dq: BlockDocumentFilter | None, tq: BlockTypeF
         docs = itertools.chain.from_iterable(
             ctx.stores.block_documents.query("by_block_type", t) for t in sorted(type_ids))
     else:
-        docs = ctx.stores.block_documents.query("by_name", ALL)
+        docs = query_all(ctx.stores.block_documents, "by_name")
     for d in docs:
         if not f.matches(d):
             continue

@@ -27,7 +27,8 @@ from domain import ids
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound, ServiceUnavailable
 from domain.parsing import Embedded, V1Int, V1Str
-from domain.ports import ALL, Cond, Doc, TxDelete, TxPut
+from domain.ports import Cond, Doc, TxDelete, TxPut
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc
 
 NOT_FOUND = "Concurrency limit not found"
@@ -107,7 +108,7 @@ def filter_limits(ctx: Ctx, q: ConcurrencyLimitQuery) -> list[dict[str, Any]]:
     from domain.services.queries import check_limit
 
     limit = check_limit(ctx, q.limit)
-    rows = ctx.stores.concurrency_limits.query("by_tag", ALL)
+    rows = query_all(ctx.stores.concurrency_limits, "by_tag")
     empty = read_by_tag(ctx, "")
     if empty is not None:
         rows = itertools.chain([empty], rows)

@@ -37,7 +37,8 @@ from domain import ids
 from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound, ServiceUnavailable, Unprocessable
 from domain.parsing import Embedded
-from domain.ports import ALL, Cond, Doc, TxDelete, TxOp, TxPut
+from domain.ports import Cond, Doc, TxDelete, TxOp, TxPut
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc, parse
 
 NOT_FOUND = "Concurrency Limit not found"
@@ -168,7 +169,7 @@ def filter_limits(ctx: Ctx, q: LimitQuery) -> list[dict[str, Any]]:
     from domain.services.queries import check_limit
 
     limit = check_limit(ctx, q.limit)
-    rows = ctx.stores.global_concurrency_limits.query("by_name", ALL)
+    rows = query_all(ctx.stores.global_concurrency_limits, "by_name")
     empty = read_by_name(ctx, "")
     if empty is not None:
         rows = itertools.chain([empty], rows)

@@ -4,21 +4,20 @@ A filter never reads more than it must:
 
 * ``flow_run_id.any_`` (when it is a necessary condition) -> one Query of ``by_flow_run`` per id;
 * else ``task_run_id.any_`` -> ``by_task_run`` per id;
-* else the ``by_time`` index, whose partition is split into ``LOG_TIME_SHARDS`` shards (an
+* else the ``by_time`` index, whose ``all`` partition is split into ``LOG_TIME_SHARDS`` shards (an
   all-logs partition keyed by a constant would cap the whole deployment's log writes at one GSI
   partition's throughput).
 
 A necessary ``timestamp`` criterion becomes the Query's key condition on ``ts_sk``, the partitions
-are merged in time order, remaining criteria are applied in memory, and reading stops after
-``offset + limit`` matches. Each partition is read in chunks (the first of ``offset + limit``
-items, then doubling), so a page costs about what it returns when the key condition is the whole
-filter, and what it has to look at otherwise. DynamoDB TTL deletes expired logs up to days
-late, so reads skip items past their ``_expires_at``.
+(and shards) are merged in time order by ``domain.sharded_index``, remaining criteria are applied in
+memory, and reading stops after ``offset + limit`` matches. Each partition is read in chunks sized
+from ``offset + limit``, then doubling, so a page costs about what it returns when the key
+condition is the whole filter, and what it has to look at otherwise. DynamoDB TTL deletes expired
+logs up to days late, so reads skip items past their ``_expires_at``.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
@@ -26,9 +25,10 @@ from typing import Any
 
 from domain.context import Ctx
 from domain.filters import _FilterModel, _TimeRange, _TopLevelFilter, _UuidAny
-from domain.ports import Doc, log_time_shards
+from domain.ports import ALL, Doc
 from domain.services.logs import to_wire
 from domain.services.queries import Page, check_limit
+from domain.sharded_index import query_partitions
 from domain.timeutil import sort_key
 
 
@@ -98,31 +98,7 @@ def _partitions(f: LogFilter | None) -> tuple[str, list[str]]:
             wanted = f._any_hint(name, uuid=True)
             if wanted is not None:
                 return index, sorted(wanted)
-    return "by_time", log_time_shards()
-
-
-_MAX_CHUNK = 1000
-
-
-def _partition(ctx: Ctx, index: str, pk: str, low: str | None, high: str | None, descending: bool,
-               first: int) -> Iterator[Doc]:
-    """One partition's logs in ``ts_sk`` order, read lazily in Queries of ``first`` items, then
-    doubling chunks, each starting at the last key read (sort keys are unique): a reader that
-    stops after n items has paid for about n items, whatever the partition holds."""
-    size = max(first, 2)  # a continuation returns the key it starts at again
-    after: str | None = None
-    while True:
-        got = 0
-        for d in ctx.stores.logs.query(index, pk, sk_gte=low, sk_lte=high, descending=descending, limit=size):
-            got += 1
-            if d["_ts_sk"] == after:
-                continue
-            after = d["_ts_sk"]
-            yield d
-        if got < size:
-            return
-        low, high = (low, after) if descending else (after, high)
-        size = min(size * 2, _MAX_CHUNK)
+    return "by_time", [ALL]
 
 
 def filter_logs(ctx: Ctx, q: LogQuery) -> list[dict[str, Any]]:
@@ -146,8 +122,7 @@ def filter_logs(ctx: Ctx, q: LogQuery) -> list[dict[str, Any]]:
             if f is None or f.matches(d):
                 yield d
 
-    streams = [_partition(ctx, index, pk, low, high, descending, wanted) for pk in pks]
-    rows = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda d: d["_ts_sk"],
-                                                              reverse=descending)
+    rows = query_partitions(ctx.stores.logs, index, pks, sk_gte=low, sk_lte=high, descending=descending,
+                            expect=wanted)
     page = list(itertools.islice(live(rows), wanted))
     return [to_wire(d) for d in page[q.offset:]]

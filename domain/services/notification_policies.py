@@ -21,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound
 from domain.parsing import Embedded, path_uuid
-from domain.ports import ALL, Cond
+from domain.ports import Cond
 from domain.services.queries import check_limit
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc
 
 TEMPLATE_KWARGS = (
@@ -143,7 +144,7 @@ def filter_policies(ctx: Ctx, q: PolicyQuery) -> list[dict[str, Any]]:
     want = f.is_active.eq_ if f is not None and f.is_active is not None else None
     out: list[dict[str, Any]] = []
     seen = 0
-    for doc in ctx.stores.flow_run_notification_policies.query("by_id", ALL):
+    for doc in query_all(ctx.stores.flow_run_notification_policies, "by_id"):
         if want is not None and doc.get("is_active") != want:
             continue
         if seen >= q.offset:

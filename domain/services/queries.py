@@ -31,8 +31,9 @@ from domain.filters import (
     sort_key_for,
 )
 from domain.parsing import Embedded, Offset
-from domain.ports import ALL, Doc
+from domain.ports import Doc
 from domain.services import run_counts
+from domain.sharded_index import query_all, query_partitions
 
 
 class Page(Embedded):
@@ -187,8 +188,8 @@ def _run_candidates(ctx: Ctx, q: Any) -> Iterable[Doc]:
         if flow_ids is not None:
             return itertools.chain.from_iterable(store.query("by_flow", x) for x in sorted(flow_ids))
     if fr is not None and (types := fr.exact_state_types()) is not None:
-        return itertools.chain.from_iterable(store.query("by_state_type", t) for t in sorted(types))
-    return store.query("by_created", ALL, descending=True)
+        return query_partitions(store, "by_state_type", sorted(types))
+    return query_all(store, "by_created", descending=True)
 
 
 _EXPECTED_SORTS = {"EXPECTED_START_TIME_DESC": True, "EXPECTED_START_TIME_ASC": False}
@@ -255,8 +256,8 @@ def _deployment_candidates(ctx: Ctx, q: DeploymentQuery) -> tuple[Iterable[Doc],
         dep_ids = {r["deployment_id"] for r in ctx.stores.flow_runs.get_many(run_ids) if r.get("deployment_id")}
         return store.get_many(dep_ids), False
     if q.sort in (DeploymentSort.NAME_ASC, DeploymentSort.NAME_DESC):
-        return store.query("by_name", ALL, descending=q.sort == DeploymentSort.NAME_DESC), True
-    return store.query("by_name", ALL), False
+        return query_all(store, "by_name", descending=q.sort == DeploymentSort.NAME_DESC), True
+    return query_all(store, "by_name"), False
 
 
 def _exact_queue_ids(ctx: Ctx, wp: WorkPoolFilter | None, wq: WorkQueueFilter | None) -> set[str] | None:
@@ -318,8 +319,8 @@ def _flow_candidates(ctx: Ctx, q: FlowQuery) -> tuple[Iterable[Doc], bool]:
     if q.deployments is not None and (dep_ids := q.deployments.exact_ids()) is not None:
         return store.get_many({d["flow_id"] for d in ctx.stores.deployments.get_many(dep_ids)}), False
     if q.sort in (FlowSort.NAME_ASC, FlowSort.NAME_DESC):
-        return store.query("by_name", ALL, descending=q.sort == FlowSort.NAME_DESC), True
-    return store.query("by_name", ALL), False
+        return query_all(store, "by_name", descending=q.sort == FlowSort.NAME_DESC), True
+    return query_all(store, "by_name"), False
 
 
 def _flows_matching(ctx: Ctx, q: FlowQuery, candidates: Iterable[Doc]) -> Iterator[Doc]:
@@ -364,7 +365,7 @@ def _task_candidates(ctx: Ctx, q: TaskRunQuery) -> Iterable[Doc]:
             return itertools.chain.from_iterable(ctx.stores.task_runs.query("by_flow_run", x) for x in sorted(frids))
     if q.flow_runs is not None and (rids := q.flow_runs.exact_ids()) is not None:
         return itertools.chain.from_iterable(ctx.stores.task_runs.query("by_flow_run", x) for x in sorted(rids))
-    return ctx.stores.task_runs.query("by_created", ALL, descending=True)
+    return query_all(ctx.stores.task_runs, "by_created", descending=True)
 
 
 def _tasks_matching(ctx: Ctx, q: TaskRunQuery, candidates: Iterable[Doc] | None = None) -> Iterator[Doc]:

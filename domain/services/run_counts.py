@@ -187,9 +187,15 @@ def _window_of(f: Any, field: str) -> tuple[str | None, str | None] | None:
 
 
 def flow_run_window(ctx: Ctx, q: Any) -> Iterable[Doc] | None:
-    """The runs of the filter's ``expected_start_time`` window (a superset of the matches), or None."""
+    """The runs of the filter's ``expected_start_time`` window (a superset of the matches), or None
+    when the general path has a narrower start: run ids, or a deployment's or flow's own partition
+    (whose cost follows that deployment's or flow's runs, not everyone's in the window)."""
     fr = q.flow_runs
-    if fr is None or fr.exact_ids() is not None:
+    if fr is None or fr.exact_ids() is not None or fr.exact_deployment_ids() is not None:
+        return None
+    if q.deployments is not None and q.deployments.exact_ids() is not None:
+        return None
+    if q.flows is not None and (q.flows.exact_ids() is not None or q.flows.exact_names() is not None):
         return None
     window = _window_of(fr, "expected_start_time")
     if window is None:
@@ -228,6 +234,8 @@ def task_run_window(ctx: Ctx, q: Any) -> Iterable[Doc] | None:
     t = q.task_runs
     if t is None or t.exact_ids() is not None or t.exact_flow_run_ids() is not None:
         return None
+    if q.flow_runs is not None and q.flow_runs.exact_ids() is not None:
+        return None  # the general path reads those flow runs' task runs (by_flow_run)
     window = _window_of(t, "start_time")
     if window is None:
         return None

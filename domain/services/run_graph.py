@@ -28,7 +28,7 @@ from typing import Any
 
 from domain.context import Ctx
 from domain.errors import BadRequest, ObjectNotFound
-from domain.ports import ALL
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc, parse, sort_key
 
 MAX_NODES = 10_000
@@ -53,7 +53,7 @@ def _state_items(ctx: Ctx, run: dict) -> list[dict[str, Any]]:
 def _latest_ids(ctx: Ctx, keys: set[str]) -> dict[str, str | None]:
     out = {}
     for key in keys:
-        for c in ctx.stores.artifact_collections.query("by_key", ALL, sk_gte=key, sk_lte=key, limit=1):
+        for c in query_all(ctx.stores.artifact_collections, "by_key", sk_gte=key, sk_lte=key, limit=1):
             out[key] = c.get("latest_id")
     return out
 

@@ -44,8 +44,9 @@ from domain.filters import (
     sort_documents,
 )
 from domain.parsing import Embedded
-from domain.ports import ALL, Doc, Store
+from domain.ports import Doc, Store
 from domain.services import queries
+from domain.sharded_index import query_all
 from domain.states import TERMINAL
 from domain.timeutil import iso_utc, parse, sort_key
 
@@ -142,8 +143,8 @@ def _window(f: FlowRunFilter | TaskRunFilter | None, field: str) -> tuple[dt.dat
 
 def _by_expected_start(store: Store, start: dt.datetime | None, end: dt.datetime | None,
                        descending: bool = False) -> Iterator[Doc]:
-    return store.query("by_expected_start", ALL, sk_gte=sort_key(start) if start else None,
-                       sk_lte=sort_key(end) if end else None, descending=descending)
+    return query_all(store, "by_expected_start", sk_gte=sort_key(start) if start else None,
+                     sk_lte=sort_key(end) if end else None, descending=descending)
 
 
 def _selective(f: Any) -> bool:
@@ -179,8 +180,8 @@ def _matching_task_runs(ctx: Ctx, q: HistoryQuery, *, by_start_time: bool = Fals
     elif q.flow_runs is not None and q.flow_runs.exact_ids() is not None:
         candidates = queries._task_candidates(ctx, queries.TaskRunQuery(flow_runs=q.flow_runs))
     elif by_start_time:
-        candidates = ctx.stores.task_runs.query("by_start", ALL, sk_gte=sort_key(q.history_start),
-                                                sk_lte=sort_key(q.history_end))
+        candidates = query_all(ctx.stores.task_runs, "by_start", sk_gte=sort_key(q.history_start),
+                               sk_lte=sort_key(q.history_end))
     else:
         candidates = _by_expected_start(ctx.stores.task_runs, q.history_start, q.history_end)
     fctx = queries.StoreContext(ctx)

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from domain.context import Ctx
 from domain.errors import NotFound
-from domain.ports import ALL, Doc
+from domain.ports import Doc
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc, parse, sort_key
 
 log = logging.getLogger("flowplane.run_services")
@@ -61,7 +62,7 @@ def mark_late_runs(ctx: Ctx, result: ServicesResult | None = None, *, deadline: 
     """§4.1: one Query of ``late_candidates`` up to now − late_runs_after."""
     result = result or ServicesResult()
     cutoff = ctx.now() - ctx.settings.late_runs_after
-    for candidate in ctx.stores.flow_runs.query("late_candidates", ALL, sk_lte=sort_key(cutoff)):
+    for candidate in query_all(ctx.stores.flow_runs, "late_candidates", sk_lte=sort_key(cutoff)):
         if _past(deadline):
             result.incomplete = True
             break
@@ -91,7 +92,7 @@ def fail_expired_pauses(ctx: Ctx, result: ServicesResult | None = None, *,
     """§4.2: one Query of ``paused_by_timeout`` for timeouts before now."""
     result = result or ServicesResult()
     now = ctx.now()
-    for candidate in ctx.stores.flow_runs.query("paused_by_timeout", ALL, sk_lte=sort_key(now - EPSILON)):
+    for candidate in query_all(ctx.stores.flow_runs, "paused_by_timeout", sk_lte=sort_key(now - EPSILON)):
         if _past(deadline):
             result.incomplete = True
             break

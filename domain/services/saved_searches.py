@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound
 from domain.parsing import Embedded, path_uuid
-from domain.ports import ALL, Cond
+from domain.ports import Cond
 from domain.services.queries import check_limit
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc
 
 NOT_FOUND = "Saved search not found"
@@ -88,7 +89,7 @@ def read(ctx: Ctx, raw_id: str) -> dict[str, Any]:
 def filter_searches(ctx: Ctx, q: SavedSearchQuery) -> list[dict[str, Any]]:
     limit = check_limit(ctx, q.limit)
     out = []
-    for i, doc in enumerate(ctx.stores.saved_searches.query("by_name", ALL)):
+    for i, doc in enumerate(query_all(ctx.stores.saved_searches, "by_name")):
         if i >= q.offset + limit:
             break
         if i >= q.offset:

@@ -22,8 +22,9 @@ from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound, ServiceUnavailable
 from domain.filters import VariableFilter, VariableSort, sort_documents
 from domain.parsing import Embedded, invalid
-from domain.ports import ALL, Doc
+from domain.ports import Doc
 from domain.services.queries import Page, check_limit
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc
 
 MAX_NAME_LENGTH = 255
@@ -106,7 +107,7 @@ def value_of(ctx: Ctx, name: str) -> str | None:
 
 def all_values(ctx: Ctx) -> dict[str, str]:
     """Every variable as ``name -> value`` (hydration context)."""
-    return {d["name"]: d["value"] for d in ctx.stores.variables.query("by_name", ALL)}
+    return {d["name"]: d["value"] for d in query_all(ctx.stores.variables, "by_name")}
 
 
 def _get(ctx: Ctx, raw_id: str) -> Doc:
@@ -213,7 +214,7 @@ def _matching(ctx: Ctx, f: VariableFilter | None, *, descending: bool = False) -
     elif f is not None and (names := f.exact_names()) is not None:
         docs = ctx.stores.variables.get_many(sorted(name_guards.owners(ctx, map(name_guards.variable, names))))
     else:
-        docs = ctx.stores.variables.query("by_name", ALL, descending=descending)
+        docs = query_all(ctx.stores.variables, "by_name", descending=descending)
         ordered = True
     return (d for d in docs if f is None or f.matches(d)), ordered
 

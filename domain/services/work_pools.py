@@ -35,8 +35,9 @@ from domain.errors import (
 from domain.filters import WorkPoolFilter
 from domain.names import check_name
 from domain.parsing import Embedded
-from domain.ports import ALL, Cond, Doc, TxPut
+from domain.ports import Cond, Doc, TxPut
 from domain.services.queries import Page, check_limit
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc
 
 DEFAULT_AGENT_POOL = "default-agent-pool"
@@ -353,7 +354,7 @@ def _candidates(ctx: Ctx, f: WorkPoolFilter | None) -> tuple[Iterable[Doc], bool
             wanted = name_guards.owners(ctx, map(name_guards.work_pool, names))
         if wanted is not None:
             return ctx.stores.work_pools.get_many(sorted(wanted)), False
-    return ctx.stores.work_pools.query("by_name", ALL), True
+    return query_all(ctx.stores.work_pools, "by_name"), True
 
 
 def _matching(ctx: Ctx, f: WorkPoolFilter | None) -> Iterator[Doc]:

@@ -29,8 +29,9 @@ from domain.context import Ctx
 from domain.errors import ConditionFailed, Conflict, IntegrityConflict, NotFound, ServiceUnavailable
 from domain.filters import WorkQueueFilter
 from domain.names import check_name
-from domain.ports import ALL, Cond, Doc
+from domain.ports import Cond, Doc
 from domain.services.queries import Page, check_limit
+from domain.sharded_index import query_all
 from domain.timeutil import iso_utc, parse
 
 CORE_KEYS = (
@@ -461,7 +462,7 @@ def read_legacy_by_name(ctx: Ctx, name: str) -> dict[str, Any]:
     if pool is not None:
         queue = find_in_pool(ctx, pool["id"], name)
     else:
-        queue = next(iter(ctx.stores.work_queues.query("by_name", ALL, sk_gte=name, sk_lte=name)), None)
+        queue = next(query_all(ctx.stores.work_queues, "by_name", sk_gte=name, sk_lte=name), None)
     if queue is None:
         raise NotFound(LEGACY_NOT_FOUND)
     return queue_wire(ctx, queue, pool)
@@ -494,7 +495,7 @@ def filter_legacy(ctx: Ctx, q: WorkQueueQuery) -> list[dict[str, Any]]:
     if wanted is not None:
         docs: Iterable[Doc] = sorted(ctx.stores.work_queues.get_many(sorted(wanted)), key=_name_then_created)
     else:
-        docs = _ties_by_creation(ctx.stores.work_queues.query("by_name", ALL))
+        docs = _ties_by_creation(query_all(ctx.stores.work_queues, "by_name"))
     return [queue_wire(ctx, d) for d in _page(docs, f, q.offset, limit)]
 
 

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import ConditionFailed, ServiceUnavailable
-from domain.ports import ALL_TABLES, Cond, Doc, Index, Stores, TableSpec, TxAdd, TxDelete, TxOp
+from domain.ports import ALL_TABLES, Cond, Doc, Index, Stores, TableSpec, TxAdd, TxDelete, TxOp, shard_of
 from infra.memory import added, check_deltas, check_distinct_items, check_key_condition, check_size, project
 
 BUSY_TIMEOUT_MS = 10_000
@@ -154,10 +154,14 @@ class _Layout:
             raise ValueError(f"{spec.name}: projected attribute names {sorted(clash)} are reserved")
         self.ttl_col = spec.ttl_attr if spec.ttl_attr in self.columns else None
         self.signature = json.dumps({
-            "indexes": [[ix.name, ix.pk_attr, ix.sk_attr] for ix in spec.indexes],
+            # a sharded index names its shard count (and the hash, in "code"): changing either
+            # moves items between partitions, so the next open re-projects them (``all`` -> ``all#k``)
+            "indexes": [[ix.name, ix.pk_attr, ix.sk_attr] + ([ix.shards] if ix.shards != 1 else [])
+                        for ix in spec.indexes],
             "attrs": [a for a, _ in spec.attrs],
             # a projection that changes behind the same names (e.g. a sharded partition key) re-projects too
-            "code": _fingerprint([f for ix in spec.indexes for f in (ix.pk, ix.sk)] + [f for _, f in spec.attrs]),
+            "code": _fingerprint([f for ix in spec.indexes for f in (ix.pk, ix.sk)] + [f for _, f in spec.attrs]
+                                 + ([shard_of] if any(ix.shards != 1 for ix in spec.indexes) else [])),
         })
         cols = ", ".join(_q(c) for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)

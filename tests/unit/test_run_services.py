@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from domain.ports import FLOW_RUNS
 from domain.services import flow_runs, flows, run_orchestration, run_services
 from domain.states import StateCreate
 
@@ -116,7 +117,7 @@ class TestMarkLateRuns:
         queries = count_queries(memory_ctx)
         assert run_services.mark_late_runs(memory_ctx).late == 2
         assert sorted(seen) == sorted(late)
-        assert queries() == 1
+        assert queries() == FLOW_RUNS.index("late_candidates").shards  # one Query per shard
 
 
 class TestFailExpiredPauses:
@@ -154,13 +155,14 @@ class TestFailExpiredPauses:
 
 
 class TestTick:
-    def test_nothing_late_or_expired_is_one_query_per_index(self, memory_ctx, flow_id):
+    def test_nothing_late_or_expired_is_one_query_per_index_shard(self, memory_ctx, flow_id):
         scheduled(memory_ctx, flow_id, 60)
         make_run(memory_ctx, flow_id, "RUNNING")
         memory_ctx.stores.flow_runs.calls.clear()
         result = run_services.tick(memory_ctx)
         assert (result.late, result.expired_pauses, result.failed) == (0, 0, 0)
-        assert memory_ctx.stores.flow_runs.calls == ["Query", "Query"]
+        shards = FLOW_RUNS.index("late_candidates").shards + FLOW_RUNS.index("paused_by_timeout").shards
+        assert memory_ctx.stores.flow_runs.calls == ["Query"] * shards
 
     def test_each_service_can_be_disabled(self, memory_ctx, flow_id):
         run = scheduled(memory_ctx, flow_id, -60)

@@ -1,0 +1,102 @@
+"""Reading an index partition in sort order, whether or not it is sharded (``Index.shards``).
+
+A sharded index keeps logical partition ``pk`` in ``shards`` stored partitions ``<pk>#<k>``
+(``domain/ports.py``). ``query_all`` reads each stored partition lazily and merges them
+(``heapq.merge``) into one stream ordered by ``(sort key, id)`` — descending: both reversed — the
+order the SQLite adapter gives a single partition, and the order every adapter now gives ties.
+
+Each stored partition is read in Queries of a first chunk, then doubling chunks (to
+``_MAX_CHUNK``), each continuing at the last sort key read: a reader that stops after n items has
+paid for about n items (plus one chunk per shard), whatever the partition holds. Sort keys need
+not be unique: a continuation starts *at* the last key and skips the items already held, and the
+items of the last key read are held back until the next chunk shows the key's items are complete,
+so ties come out in id order on every adapter.
+
+``expect`` (how many items the caller will probably take, e.g. offset + limit) sizes the first
+chunk: with shards spread by id hash, each shard holds about ``expect / shards`` of the first
+``expect`` items, so a shard's first chunk is twice that (plus one, so the last item's key is seen
+complete). ``limit`` stops the stream after that many items and caps every shard's chunks.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Iterator
+
+from domain.ports import ALL, Doc, Index, Store
+
+_FIRST_CHUNK = 64  # a shard's first Query when the caller does not say how many it expects
+_MAX_CHUNK = 1000
+
+_Row = tuple[str, str, Doc]  # (sort key, id, doc): compared on (sort key, id) - ids are unique
+
+
+def query_all(store: Store, index: str, pk: str = ALL, *, sk_gte: str | None = None, sk_lte: str | None = None,
+              descending: bool = False, limit: int | None = None, expect: int | None = None) -> Iterator[Doc]:
+    """Logical partition ``pk`` of ``index`` (``all`` by default) in ``(sort key, id)`` order,
+    within the inclusive sort-key range, every shard merged."""
+    return query_partitions(store, index, [pk], sk_gte=sk_gte, sk_lte=sk_lte, descending=descending,
+                            limit=limit, expect=expect)
+
+
+def query_partitions(store: Store, index: str, pks: Iterable[str], *, sk_gte: str | None = None,
+                     sk_lte: str | None = None, descending: bool = False, limit: int | None = None,
+                     expect: int | None = None) -> Iterator[Doc]:
+    """Several logical partitions of ``index`` (e.g. the logs of several runs) merged into one
+    stream in ``(sort key, id)`` order, as ``query_all``."""
+    ix = store.spec.index(index)
+    if ix.sk is None or ix.sk_attr is None:
+        raise ValueError(f"{store.spec.name}.{index} has no sort key to merge on")
+    if limit is not None and limit <= 0:
+        return iter(())
+    parts = [p for pk in dict.fromkeys(pks) for p in ix.partitions(pk)]
+    if not parts:
+        return iter(())
+    first = _first_chunk(ix, expect if expect is not None else limit)
+    if limit is not None:
+        first = min(first, limit + 1)
+    streams = [_partition(store, ix, p, sk_gte, sk_lte, descending, first) for p in parts]
+    rows = streams[0] if len(streams) == 1 else heapq.merge(*streams, reverse=descending)
+    return _docs(rows, limit)
+
+
+def _first_chunk(ix: Index, expect: int | None) -> int:
+    if expect is None:
+        return _FIRST_CHUNK
+    per_shard = expect if ix.shards == 1 else 2 * math.ceil(expect / ix.shards)
+    return max(2, min(per_shard + 1, _MAX_CHUNK))
+
+
+def _docs(rows: Iterable[_Row], limit: int | None) -> Iterator[Doc]:
+    for n, (_, _, doc) in enumerate(rows):
+        if limit is not None and n >= limit:
+            return
+        yield doc
+
+
+def _partition(store: Store, ix: Index, part: str, low: str | None, high: str | None, descending: bool,
+               size: int) -> Iterator[_Row]:
+    """One stored partition in ``(sort key, id)`` order (reversed when descending), read lazily in
+    chunks (see the module docstring)."""
+    held: list[_Row] = []  # the items of the last key read: more of them may follow
+    while True:
+        rows = list(store.query(ix.name, part, sk_gte=low, sk_lte=high, descending=descending, limit=size))
+        seen = {r[1] for r in held}
+        batch = held + [(ix.sk(d), d["id"], d) for d in rows if d["id"] not in seen]
+        batch.sort(key=lambda r: (r[0], r[1]), reverse=descending)
+        if len(rows) < size:  # the range is exhausted
+            yield from batch
+            return
+        last = batch[-1][0]
+        split = len(batch)
+        while split and batch[split - 1][0] == last:
+            split -= 1
+        if split == 0:  # one key fills the chunk: read more of it
+            held = batch
+            size *= 2
+            continue
+        yield from batch[:split]
+        held = batch[split:]
+        low, high = (low, last) if descending else (last, high)
+        size = min(size * 2, _MAX_CHUNK)
