@@ -19,6 +19,7 @@ from pydantic import (
 from domain.names import check_name
 from domain.parsing import Embedded
 from domain.schedules import Schedule
+from domain.services.flow_runs import FlowRunPolicy
 from domain.states import StateCreate
 from domain.timeutil import ensure_aware
 
@@ -149,7 +150,7 @@ class DeploymentFlowRunCreate(BaseModel):
     enforce_parameter_schema: bool | None = None
     context: dict[str, Any] = Field(default_factory=dict)
     infrastructure_document_id: UUID | None = None
-    empirical_policy: dict[str, Any] = Field(default=None)
+    empirical_policy: FlowRunPolicy = Field(default=None)  # validated with the body: a bad pause key is a 422
     tags: list[str] = Field(default_factory=list)
     idempotency_key: str | None = None
     parent_task_run_id: UUID | None = None

@@ -208,13 +208,21 @@ class _RunJoin:
 
 
 def _intervals(q: HistoryQuery) -> list[tuple[dt.datetime, dt.datetime]]:
-    step = dt.timedelta(seconds=q.history_interval_seconds)
+    try:
+        step = dt.timedelta(seconds=q.history_interval_seconds)
+    except (OverflowError, ValueError):  # past timedelta's range, or NaN: the reference answers 500
+        raise Unprocessable("History interval must be a finite number of seconds of at most 999999999 days.")
     if step < dt.timedelta(seconds=1):
         raise Unprocessable("History interval must not be less than 1 second.")
     out, start = [], q.history_start
     while start < q.history_end and len(out) < MAX_INTERVALS:
-        out.append((start, start + step))
-        start += step
+        try:
+            end = start + step
+        except OverflowError:  # the last interval ends at the end of time (the reference answers 500)
+            out.append((start, dt.datetime.max.replace(tzinfo=dt.timezone.utc)))
+            break
+        out.append((start, end))
+        start = end
     return out
 
 

@@ -37,7 +37,9 @@ class SavedSearchFilter(BaseModel):
 
 class SavedSearchCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str
+    # DynamoDB refuses an empty string as an index key (the name GSI): an empty name is a 422, as
+    # for flows and deployments (the reference creates it; the UI never sends one)
+    name: str = Field(min_length=1)
     filters: list[SavedSearchFilter] = Field(default_factory=list)
 
 

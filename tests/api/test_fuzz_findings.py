@@ -1,0 +1,79 @@
+"""What the fuzz suite (tests/fuzz, ``make fuzz``) found: each case answered 5xx on flowplane and
+is pinned here by behaviour, on the DynamoDB adapter (moto).
+
+Spec rule for reference quirks: where the reference itself answers 5xx, flowplane answers a clear
+4xx in the reference's envelope for that route, and the test name says so. Measured against
+``prefect server start`` 2.20.26.
+"""
+
+from __future__ import annotations
+
+INVALID = "Invalid request received."
+
+
+def make_deployment(client) -> str:
+    flow = client.post("flows/", json={"name": "f"}).json()
+    r = client.post("deployments/", json={"name": "d", "flow_id": flow["id"]})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+class TestCreateFlowRunFromDeployment:
+    def test_a_pause_key_that_is_not_a_string_is_422_as_on_post_flow_runs(self, client):
+        """Was a 500 (the policy was validated after the body). The reference keeps any pause keys
+        as a set; flowplane answers both run-creating routes alike: pause keys are strings."""
+        dep = make_deployment(client)
+        r = client.post(f"deployments/{dep}/create_flow_run", json={"empirical_policy": {"pause_keys": [None]}})
+        assert r.status_code == 422
+        assert r.json() == {
+            "exception_message": INVALID,
+            "exception_detail": [{"loc": ["body", "empirical_policy", "pause_keys", 0],
+                                  "msg": "none is not an allowed value", "type": "type_error.none.not_allowed"}],
+            "request_body": {"empirical_policy": {"pause_keys": [None]}},
+        }
+        assert client.post("flow_runs/filter", json={}).json() == []
+
+    def test_a_valid_policy_is_kept(self, client):
+        dep = make_deployment(client)
+        r = client.post(f"deployments/{dep}/create_flow_run",
+                        json={"empirical_policy": {"retries": 2, "retry_delay": 5, "pause_keys": ["k"]}})
+        assert r.status_code == 201
+        assert r.json()["empirical_policy"] == {"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 2,
+                                                "retry_delay": 5, "pause_keys": ["k"], "resuming": False,
+                                                "retry_type": None}
+
+
+class TestPutSavedSearch:
+    def test_an_empty_name_is_422_not_500(self, client):
+        """DynamoDB cannot index an empty name (the reference creates it; the UI never sends one):
+        refused up front, as for flows and deployments, and nothing is stored."""
+        r = client.put("saved_searches/", json={"name": "", "filters": []})
+        assert r.status_code == 422
+        assert [e["loc"] for e in r.json()["exception_detail"]] == [["body", "name"]]
+        assert client.post("saved_searches/filter", json={}).json() == []
+
+
+HISTORY = {"history_start": "2000-01-01T00:00:00Z", "history_end": "2000-01-02T00:00:00Z"}
+TOO_LONG = {"detail": "History interval must be a finite number of seconds of at most 999999999 days."}
+
+
+class TestRunHistory:
+    def test_an_interval_past_timedeltas_range_is_422_where_the_reference_answers_500(self, client):
+        for path in ("flow_runs/history", "task_runs/history"):
+            r = client.post(path, json={**HISTORY, "history_interval_seconds": 86_400_000_000_000.0})
+            assert (r.status_code, r.json()) == (422, TOO_LONG)
+
+    def test_a_nan_interval_is_422_where_the_reference_answers_500(self, client):
+        raw = b'{"history_start": "2000-01-01T00:00:00Z", "history_end": "2000-01-02T00:00:00Z", ' \
+              b'"history_interval_seconds": NaN}'
+        r = client.post("flow_runs/history", content=raw, headers={"content-type": "application/json"})
+        assert (r.status_code, r.json()) == (422, TOO_LONG)
+
+    def test_an_interval_running_past_year_9999_ends_at_the_end_of_time_where_the_reference_answers_500(
+            self, client):
+        body = {"history_start": "9999-01-01T00:00:00Z", "history_end": "9999-12-31T00:00:00Z",
+                "history_interval_seconds": 86_400 * 400}
+        r = client.post("flow_runs/history", json=body)
+        assert (r.status_code, r.json()) == (200, [{"interval_start": "9999-01-01T00:00:00+00:00",
+                                                    "interval_end": "9999-12-31T23:59:59.999999+00:00",
+                                                    "states": []}])
