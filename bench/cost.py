@@ -545,15 +545,16 @@ _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?\+00:00")
 
 def _bundle(stores: Stores, run: dict) -> list[tuple[str, str]]:
     """(table attribute, stored text) of everything one run wrote: the run, its task runs, states,
-    logs and name guards."""
+    logs, name guards and tag items."""
     fr = run["flow_run"]
     trs = set(run["task_runs"])
     out = []
-    for name in ("flow_runs", "task_runs", "flow_run_states", "task_run_states", "logs", "guards"):
+    for name in ("flow_runs", "task_runs", "flow_run_states", "task_run_states", "logs", "guards", "tag_index"):
         for key, (_, body) in dict.items(getattr(stores, name)._items):
             doc = json.loads(body)
             if key == fr or doc.get("flow_run_id") == fr or doc.get("task_run_id") in trs \
-                    or (name == "guards" and (fr in key)):
+                    or (name == "guards" and (fr in key)) \
+                    or (name == "tag_index" and (doc.get("object_id") == fr or doc.get("object_id") in trs)):
                 out.append((name, body))
     return out
 
@@ -642,12 +643,14 @@ def populate(stores: Stores, w: dict, deployments: int, runs: int, *, start: int
             w["flow_ids"].append(fixed[w["flow"]])
         dep_text = dict.__getitem__(stores.deployments._items, w["deployment"])[1]
         dep_guard = dict.__getitem__(stores.guards._items, f"deployment:{w['flow']}/nightly-0")[1]
+        dep_tags = [("tag_index", body) for _, body in dict.values(stores.tag_index._items)
+                    if json.loads(body).get("object_id") == w["deployment"]]
         for i in range(1, deployments):
             ids = {}
             q = i % QUEUES
             fixed = {w["flow"]: w["flow_ids"][i % flows], w["default_queue"]: queues[q],
                      w["deployment"]: str(uuid.uuid4())}
-            for table, body in (("deployments", dep_text), ("guards", dep_guard)):
+            for table, body in (("deployments", dep_text), ("guards", dep_guard), *dep_tags):
                 body = body.replace("nightly-0", f"nightly-{i}").replace('"work_queue_name":"default"',
                                                                           f'"work_queue_name":"{qnames[q]}"')
                 cl.put(table, cl.text(body, fixed, ids, dt.timedelta(0), {}))

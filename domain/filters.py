@@ -361,6 +361,16 @@ class _TopLevelFilter(_OperatorModel, _TopLevelBase):
             return {str(v).lower() for v in child.any_}
         return {str(v) for v in child.any_}
 
+    def required_tags(self) -> set[str] | None:
+        """Tags every matching object must carry (a non-empty ``tags.all_`` that the filter needs),
+        else None — what the tag index is read by (domain/tag_index.py)."""
+        crit = self._sole_or_anded("tags")
+        if crit is None or not getattr(crit, "all_", None):
+            return None
+        if crit.operator is Operator.or_ and crit.is_null_ is not None:
+            return None
+        return {str(t) for t in crit.all_}
+
 
 # --------------------------------------------------------------------------------------------
 # Reusable criteria shapes (the concrete, reference-named classes subclass these)

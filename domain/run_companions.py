@@ -32,9 +32,9 @@ DELETE_CHUNK = 10
 
 def _companions() -> tuple[Companion, ...]:
     # imported here: contributors live in service modules that import this one
-    from domain import run_counters
+    from domain import run_counters, tag_index
 
-    return (run_counters.ops,)
+    return (run_counters.ops, tag_index.run_ops)
 
 
 def ops(ctx: Ctx, kind: Kind, old: Doc | None, new: Doc | None) -> list[TxOp]:

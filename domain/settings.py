@@ -34,6 +34,7 @@ TABLE_ENV = {
     "FlowRunNotificationPolicies": "FLOW_RUN_NOTIFICATION_POLICIES_TABLE",
     "GlobalConcurrencyLimits": "GLOBAL_CONCURRENCY_LIMITS_TABLE",
     "Counters": "COUNTERS_TABLE",
+    "TagIndex": "TAG_INDEX_TABLE",
 }
 
 SERVER_API_VERSION = "0.8.4"

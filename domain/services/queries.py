@@ -9,12 +9,11 @@ a constant-partition ``by_name``/``by_created`` index, in order, stopping early 
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from domain import name_guards
+from domain import name_guards, tag_index
 from domain.context import Ctx
 from domain.filters import (
     DeploymentFilter,
@@ -28,7 +27,6 @@ from domain.filters import (
     WorkPoolFilter,
     WorkQueueFilter,
     sort_documents,
-    sort_key_for,
 )
 from domain.parsing import Embedded, Offset
 from domain.ports import Doc
@@ -122,10 +120,12 @@ def _by_id(docs: Iterable[Doc]) -> dict[str, Doc]:
 # ------------------------------------------------------------------------------ flow-run matching
 
 
-def _runs_matching(ctx: Ctx, q: Any, candidates: Iterable[Doc], fctx: StoreContext) -> Iterator[Doc]:
-    """Runs among ``candidates`` that match q.flow_runs/flows/deployments/work_pools/work_pool_queues/task_runs."""
+def _runs_matching(ctx: Ctx, q: Any, candidates: Iterable[Doc], fctx: StoreContext, chunk_size: int = 100,
+                   ) -> Iterator[Doc]:
+    """Runs among ``candidates`` that match q.flow_runs/flows/deployments/work_pools/work_pool_queues/task_runs
+    (``chunk_size`` candidates at a time: a caller that stops early takes no more than it needs)."""
     fr = getattr(q, "flow_runs", None)
-    for chunk in _chunks(candidates, 100):
+    for chunk in _chunks(candidates, chunk_size):
         rows = [r for r in chunk if fr is None or fr.matches(r, fctx)]
         if not rows:
             continue
@@ -169,25 +169,55 @@ def _dep_match_doc(doc: Doc) -> Doc:
     return doc
 
 
-def _run_candidates(ctx: Ctx, q: Any) -> Iterable[Doc]:
+def _run_dimension(ctx: Ctx, q: Any) -> tuple[str, set[str]] | None:
+    """The most selective indexed dimension of a run query other than ids: ``("deployment", ids)``,
+    ``("flow", ids)`` or ``("work_queue", ids)`` (queues only count with exact state types: runs have
+    no plain queue index), or None."""
     fr: FlowRunFilter | None = getattr(q, "flow_runs", None)
-    store = ctx.stores.flow_runs
-    if fr is not None:
-        if (run_ids := fr.exact_ids()) is not None:
-            return store.get_many(run_ids)
-        if (dep_ids := fr.exact_deployment_ids()) is not None:
-            return itertools.chain.from_iterable(store.query("by_deployment", d) for d in sorted(dep_ids))
+    if fr is not None and (dep_ids := fr.exact_deployment_ids()) is not None:
+        return "deployment", dep_ids
     d = getattr(q, "deployments", None)
     if d is not None and (dep_ids := d.exact_ids()) is not None:
-        return itertools.chain.from_iterable(store.query("by_deployment", x) for x in sorted(dep_ids))
+        return "deployment", dep_ids
     f = getattr(q, "flows", None)
     if f is not None:
         flow_ids = f.exact_ids()
         if flow_ids is None and (names := f.exact_names()) is not None:
             flow_ids = name_guards.owners(ctx, map(name_guards.flow, names))
         if flow_ids is not None:
-            return itertools.chain.from_iterable(store.query("by_flow", x) for x in sorted(flow_ids))
-    if fr is not None and (types := fr.exact_state_types()) is not None:
+            return "flow", flow_ids
+    if fr is not None and fr.exact_state_types() is not None and (
+            getattr(q, "work_pools", None) is not None or getattr(q, "work_pool_queues", None) is not None):
+        queue_ids = _exact_queue_ids(ctx, q.work_pools, q.work_pool_queues)
+        if queue_ids is not None:
+            return "work_queue", queue_ids
+    return None
+
+
+_STATE_INDEX = {"deployment": "by_deployment_state", "flow": "by_flow_state", "work_queue": "by_work_queue_state"}
+_PLAIN_INDEX = {"deployment": "by_deployment", "flow": "by_flow"}
+
+
+_UNPLANNED: Any = object()
+
+
+def _run_candidates(ctx: Ctx, q: Any, dim: tuple[str, set[str]] | None = _UNPLANNED) -> Iterable[Doc]:
+    fr: FlowRunFilter | None = getattr(q, "flow_runs", None)
+    store = ctx.stores.flow_runs
+    if fr is not None and (run_ids := fr.exact_ids()) is not None:
+        return store.get_many(run_ids)
+    types = fr.exact_state_types() if fr is not None else None
+    if dim is _UNPLANNED:
+        dim = _run_dimension(ctx, q)
+    if dim is not None:
+        kind, keys = dim
+        if types is not None:  # the (dimension, state type) partitions only
+            return itertools.chain.from_iterable(store.query(_STATE_INDEX[kind], f"{k}#{t}")
+                                                 for k in sorted(keys) for t in sorted(types))
+        return itertools.chain.from_iterable(store.query(_PLAIN_INDEX[kind], k) for k in sorted(keys))
+    if fr is not None and (tags := fr.required_tags()):
+        return tag_index.fetch(store, tag_index.object_ids(ctx, "flow_run", min(tags)))
+    if types is not None:
         return query_partitions(store, "by_state_type", sorted(types))
     return query_all(store, "by_created", descending=True)
 
@@ -195,30 +225,50 @@ def _run_candidates(ctx: Ctx, q: Any) -> Iterable[Doc]:
 _EXPECTED_SORTS = {"EXPECTED_START_TIME_DESC": True, "EXPECTED_START_TIME_ASC": False}
 
 
-def _ordered_run_candidates(ctx: Ctx, q: FlowRunQuery) -> Iterable[Doc] | None:
-    """Runs of the filter's exact deployments already in the requested expected-start order (id as
-    tie-break, as ``sort_documents``), or None when the filter/sort has no such index path.
+def _ordered_run_candidates(ctx: Ctx, q: FlowRunQuery, page: int, dim: tuple[str, set[str]] | None,
+                            ) -> Iterable[Doc] | None:
+    """Candidate runs already in the requested order (ties by id, as ``sort_documents``), read a
+    page of about ``page`` items at a time, or None when the filter/sort has no such index path:
+
+    * EXPECTED_START_TIME sorts with exact deployments (``by_deployment_expected``), or with a
+      deployment / flow / work queue dimension and exact state types (``by_*_state``);
+    * ID_DESC (the default) with a required tag and no other selective predicate (the tag index).
 
     Every run has an ``expected_start_time`` once it has a state, and every stored run has one."""
-    descending = _EXPECTED_SORTS.get(q.sort.value)
     fr = q.flow_runs
-    if descending is None or fr is None or fr.exact_ids() is not None:
+    if fr is None or fr.exact_ids() is not None:
         return None
-    dep_ids = fr.exact_deployment_ids()
-    if not dep_ids:
-        return None
-    key, _ = sort_key_for(q.sort)
-    streams = [ctx.stores.flow_runs.query("by_deployment_expected", d, descending=descending) for d in sorted(dep_ids)]
-    return heapq.merge(*streams, key=key, reverse=descending)
+    store = ctx.stores.flow_runs
+    types = fr.exact_state_types()
+    descending = _EXPECTED_SORTS.get(q.sort.value)
+    if descending is not None and dim is not None:
+        kind, keys = dim
+        if types is not None:
+            index, parts = _STATE_INDEX[kind], [f"{k}#{t}" for k in sorted(keys) for t in sorted(types)]
+        elif kind == "deployment":
+            index, parts = "by_deployment_expected", sorted(keys)
+        else:
+            return None
+        if not parts:
+            return None
+        # the sort keys are (expected start, id): the partitions merged in the sort's order
+        return query_partitions(store, index, parts, descending=descending, expect=page)
+    if q.sort == FlowRunSort.ID_DESC and dim is None and (tags := fr.required_tags()):
+        ids = tag_index.object_ids(ctx, "flow_run", min(tags), descending=True, page=page)
+        return tag_index.fetch(store, ids, batch=min(page, 100))
+    return None
 
 
 def filter_flow_runs(ctx: Ctx, q: FlowRunQuery) -> list[Doc]:
     limit = check_limit(ctx, q.limit)
     fctx = StoreContext(ctx)
-    ordered = _ordered_run_candidates(ctx, q)
+    page = max(1, q.offset + limit)
+    dim = _run_dimension(ctx, q) if q.flow_runs is None or q.flow_runs.exact_ids() is None else None
+    ordered = _ordered_run_candidates(ctx, q, page, dim)
     if ordered is not None:  # stop once the page is full
-        return list(itertools.islice(_runs_matching(ctx, q, ordered, fctx), q.offset, q.offset + limit))
-    rows = list(_runs_matching(ctx, q, _run_candidates(ctx, q), fctx))
+        matching = _runs_matching(ctx, q, ordered, fctx, chunk_size=min(page, 100))
+        return list(itertools.islice(matching, q.offset, q.offset + limit))
+    rows = list(_runs_matching(ctx, q, _run_candidates(ctx, q, dim), fctx))
     rows = sort_documents(rows, q.sort)
     return rows[q.offset:q.offset + limit]
 
@@ -232,8 +282,9 @@ def count_flow_runs(ctx: Ctx, q: FlowRunQuery) -> int:
 # --------------------------------------------------------------------------------- deployments
 
 
-def _deployment_candidates(ctx: Ctx, q: DeploymentQuery) -> tuple[Iterable[Doc], bool]:
-    """(candidates, in_requested_order). Ordered candidates allow stopping after offset+limit."""
+def _deployment_candidates(ctx: Ctx, q: DeploymentQuery, page: int | None = None) -> tuple[Iterable[Doc], bool]:
+    """(candidates, in_requested_order). Ordered candidates allow stopping after offset+limit;
+    ``page`` (offset+limit, for a filter) is how many DynamoDB is asked for first."""
     store = ctx.stores.deployments
     d, f = q.deployments, q.flows
     if d is not None and (dep_ids := d.exact_ids()) is not None:
@@ -255,8 +306,13 @@ def _deployment_candidates(ctx: Ctx, q: DeploymentQuery) -> tuple[Iterable[Doc],
     if fr is not None and (run_ids := fr.exact_ids()) is not None:
         dep_ids = {r["deployment_id"] for r in ctx.stores.flow_runs.get_many(run_ids) if r.get("deployment_id")}
         return store.get_many(dep_ids), False
-    if q.sort in (DeploymentSort.NAME_ASC, DeploymentSort.NAME_DESC):
-        return query_all(store, "by_name", descending=q.sort == DeploymentSort.NAME_DESC), True
+    by_name = q.sort in (DeploymentSort.NAME_ASC, DeploymentSort.NAME_DESC)
+    if d is not None and (tags := d.required_tags()):  # the tag index: name order, like by_name
+        ids = tag_index.object_ids(ctx, "deployment", min(tags), descending=q.sort == DeploymentSort.NAME_DESC,
+                                   page=page if by_name else None)
+        return tag_index.fetch(store, ids, batch=min(page or 100, 100)), by_name
+    if by_name:
+        return query_all(store, "by_name", descending=q.sort == DeploymentSort.NAME_DESC, expect=page), True
     return query_all(store, "by_name"), False
 
 
@@ -275,9 +331,10 @@ def _exact_queue_ids(ctx: Ctx, wp: WorkPoolFilter | None, wq: WorkQueueFilter | 
     return {q["id"] for p in sorted(pool_ids) for q in ctx.stores.work_queues.query("by_pool", p)}
 
 
-def _deployments_matching(ctx: Ctx, q: DeploymentQuery, candidates: Iterable[Doc]) -> Iterator[Doc]:
+def _deployments_matching(ctx: Ctx, q: DeploymentQuery, candidates: Iterable[Doc], chunk_size: int = 100,
+                          ) -> Iterator[Doc]:
     fctx = StoreContext(ctx)
-    for chunk in _chunks(candidates, 100):
+    for chunk in _chunks(candidates, chunk_size):
         rows = [r for r in chunk if q.deployments is None or q.deployments.matches(r, fctx)]
         if rows and q.flows is not None:
             flows = _by_id(ctx.stores.flows.get_many({r["flow_id"] for r in rows}))
@@ -293,8 +350,9 @@ def _deployments_matching(ctx: Ctx, q: DeploymentQuery, candidates: Iterable[Doc
 
 def filter_deployments(ctx: Ctx, q: DeploymentQuery) -> list[Doc]:
     limit = check_limit(ctx, q.limit)
-    candidates, ordered = _deployment_candidates(ctx, q)
-    matching = _deployments_matching(ctx, q, candidates)
+    page = max(1, q.offset + limit)
+    candidates, ordered = _deployment_candidates(ctx, q, page)
+    matching = _deployments_matching(ctx, q, candidates, min(page, 100) if ordered else 100)
     if ordered:
         return list(itertools.islice(matching, q.offset, q.offset + limit))
     return sort_documents(list(matching), q.sort)[q.offset:q.offset + limit]
@@ -368,6 +426,8 @@ def _task_candidates(ctx: Ctx, q: TaskRunQuery) -> Iterable[Doc]:
     return query_all(ctx.stores.task_runs, "by_created", descending=True)
 
 
+    if t is not None and (tags := t.required_tags()):
+        return tag_index.fetch(ctx.stores.task_runs, tag_index.object_ids(ctx, "task_run", min(tags)))
 def _tasks_matching(ctx: Ctx, q: TaskRunQuery, candidates: Iterable[Doc] | None = None) -> Iterator[Doc]:
     fctx = StoreContext(ctx)
     for chunk in _chunks(_task_candidates(ctx, q) if candidates is None else candidates, 100):

@@ -7,7 +7,7 @@ from domain.services import queries
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("Deployments", "Flows", "FlowRuns", "TaskRuns", "WorkPools", "WorkQueues")
+TABLES = ("Deployments", "Flows", "FlowRuns", "TaskRuns", "WorkPools", "WorkQueues", "TagIndex")
 READ_ONLY = True
 router = APIRouter()
 

@@ -10,7 +10,7 @@ from domain.services.deployment_models import DeploymentUpdate
 from handlers._app import Body, lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("Deployments", "FlowRuns", "WorkPools", "WorkQueues", "Variables")
+TABLES = ("Deployments", "FlowRuns", "WorkPools", "WorkQueues", "Variables", "TagIndex")
 router = APIRouter()
 
 

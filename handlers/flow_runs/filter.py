@@ -7,7 +7,7 @@ from domain.services import flow_runs, queries
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("FlowRuns", "Flows", "Deployments", "TaskRuns", "WorkPools", "WorkQueues")
+TABLES = ("FlowRuns", "Flows", "Deployments", "TaskRuns", "WorkPools", "WorkQueues", "TagIndex")
 READ_ONLY = True
 router = APIRouter()
 

@@ -7,7 +7,7 @@ from domain.services import queries, task_runs
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("TaskRuns", "FlowRuns", "Flows", "Deployments")
+TABLES = ("TaskRuns", "FlowRuns", "Flows", "Deployments", "TagIndex")
 READ_ONLY = True
 router = APIRouter()
 

@@ -93,6 +93,11 @@ def serve(host: str, port: int, *, dynamodb_endpoint: str | None = None, api_key
     if rebuilt and (rebuilt["flow_runs"] or rebuilt["task_runs"]):
         print(f"counted {rebuilt['flow_runs']} flow runs and {rebuilt['task_runs']} task runs (run counters built)",
               flush=True)
+    from domain import tag_index
+
+    tagged = tag_index.ensure_built(ctx)  # once, for data written before the tag index existed
+    if tagged and any(tagged.values()):
+        print(f"tag index: wrote {sum(tagged.values())} tag items for the stored objects", flush=True)
     ui_dir, ui_line = local_ui(ui, host, port)
     app = build_local_app(ctx, settings.api_key, ui_dir)
 

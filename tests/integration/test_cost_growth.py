@@ -54,6 +54,8 @@ EXTRA = [
     "TaskRunsSetStateFunction:RUNNING to COMPLETED",
     "FlowRunsFilterFunction:worker cancellation check, CANCELLING in a pool",
     "FlowRunsFilterFunction:worker cancellation check, CANCELLED named Cancelling in a pool",
+    # (deployment, state type) partitions; limit 2: the small history has 3 COMPLETED runs per deployment
+    "FlowRunsFilterFunction:one deployment, COMPLETED, limit 2",
 ]
 # bench/cost.py shapes_for: the UI's count shapes answered from the run counters (domain/run_counters.py)
 COUNTED = [
@@ -71,7 +73,14 @@ COUNTED = [
     "flow_runs/count: FAILED or CRASHED in the last 24 h (dashboard)",
     "task_runs/count: COMPLETED, started in the last 24 h (dashboard)",
 ]
-CASES = sorted(SAME_AS_BENCH + list(RENAMED) + EXTRA + COUNTED)
+# bench/cost.py shapes_for: filters read from the selective indexes (the tag index, the
+# (deployment, state type) partitions) a page at a time (issue 12 item 4)
+FILTERED = [
+    "flow_runs/filter: one deployment, limit 10",
+    "flow_runs/filter: tag, limit 50",
+    "deployments/filter: tag, limit 50",
+]
+CASES = sorted(SAME_AS_BENCH + list(RENAMED) + EXTRA + COUNTED + FILTERED)
 
 
 def _cases(w: dict) -> dict[str, tuple[str, dict]]:
@@ -89,8 +98,11 @@ def _cases(w: dict) -> dict[str, tuple[str, dict]]:
     cases["FlowRunsFilterFunction:worker cancellation check, CANCELLED named Cancelling in a pool"] = (
         "FlowRunsFilterFunction", {"json": {"flow_runs": {"state": {
             "type": {"any_": ["CANCELLED"]}, "name": {"any_": ["Cancelling"]}}}, **pool}})
+    cases["FlowRunsFilterFunction:one deployment, COMPLETED, limit 2"] = ("FlowRunsFilterFunction", {"json": {
+        "flow_runs": {"deployment_id": {"any_": [w["deployment"]]}, "state": {"type": {"any_": ["COMPLETED"]}}},
+        "sort": "EXPECTED_START_TIME_DESC", "limit": 2}})
     shapes = {label: (fid, spec) for label, fid, spec in cost.shapes_for(w)}
-    cases.update({label: shapes[label] for label in COUNTED})
+    cases.update({label: shapes[label] for label in COUNTED + FILTERED})
     return cases
 
 
