@@ -100,3 +100,46 @@ def _partition(store: Store, ix: Index, part: str, low: str | None, high: str | 
         held = batch[split:]
         low, high = (low, last) if descending else (last, high)
         size = min(size * 2, _MAX_CHUNK)
+
+
+# ---------------------------------------------------------------------------------------- upgrade
+
+
+def _unsharded_keys(ix: Index) -> list[str]:
+    """The partitions an item of ``ix`` was in before the index was sharded: ``all`` for the
+    constant-partition indexes, the state types for ``by_state_type``."""
+    if ix.pk_attr == "state_type":
+        from domain.orchestration.engine import STATE_TYPES
+
+        return list(STATE_TYPES)
+    return [ALL]
+
+
+def reshard(stores: Iterable[Store]) -> dict[str, int]:
+    """Move what an older layout left in the unsharded partitions of now-sharded indexes (``all``
+    instead of ``all#<k>``): each such item is written again as it is (the store re-projects it),
+    on condition that it did not change meanwhile (``rev``) or, without a revision, still exists —
+    an item written since is already in its shard. Returns the items moved per table.
+
+    For a deployed stack upgraded from an older template (``flowplane reshard --aws``), run while it
+    is quiet; the SQLite store re-projects by itself when opened. Idempotent: a second run finds
+    nothing. Never a request path (it reads whole partitions)."""
+    from domain.errors import ConditionFailed
+    from domain.ports import Cond
+
+    moved: dict[str, int] = {}
+    for store in stores:
+        spec = store.spec
+        has_rev = any(name == "rev" for name, _ in spec.attrs)
+        for ix in spec.indexes:
+            if ix.shards == 1:
+                continue
+            for pk in _unsharded_keys(ix):
+                for doc in list(store.query(ix.name, pk)):
+                    cond = Cond.eq("rev", doc.get("_rev")) if has_rev else Cond.exists()
+                    try:
+                        store.put(doc, cond=cond)
+                    except ConditionFailed:
+                        continue  # changed or deleted since: its own write re-projected it
+                    moved[spec.name] = moved.get(spec.name, 0) + 1
+    return moved

@@ -23,6 +23,7 @@ from domain.services.deployments import (
     variable_lookup,
 )
 from domain.services.queries import check_limit
+from domain.sharded_index import query_all
 from domain.timeutil import sort_key
 
 
@@ -165,7 +166,7 @@ def work_queue_check(ctx: Ctx, dep_id: str) -> list[dict[str, Any]]:
     dep = get_doc(ctx, dep_id, NOT_FOUND)
     tags = set(dep.get("tags") or [])
     out = []
-    for queue in ctx.stores.work_queues.query("by_name", "all"):
+    for queue in query_all(ctx.stores.work_queues, "by_name"):
         f = queue.get("filter")
         if f is None:
             out.append(work_queues.core_wire(queue))

@@ -43,6 +43,7 @@ from domain.orchestration import bookkeeping
 from domain.orchestration.engine import Transition, run_after, run_policy
 from domain.orchestration.task_rules import CACHE_RETRIEVAL, SECURE_SLOTS, STOPPED_FLOWS, policy_for
 from domain.ports import Cond, TxOp, TxPut
+from domain.sharded_index import query_all
 from domain.states import StateCreate, is_persisted_data, proposed_state
 from domain.timeutil import iso_utc, parse, sort_key
 
@@ -131,7 +132,7 @@ def _limits(ctx: Ctx, run: dict[str, Any], *, securing: bool) -> list[dict[str, 
     if securing:
         found = []
         for tag in tags:
-            found.extend(store.query("by_tag", "all", sk_gte=tag, sk_lte=tag))
+            found.extend(query_all(store, "by_tag", sk_gte=tag, sk_lte=tag))
         return found
     held = run.get("_slots") or []
     return store.get_many(held) if held else []

@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from infra.local import tag_index_cli
 
     tag_index_cli.register(sub)  # flowplane tag-index backfill
+    from infra.local import reshard_cli
+
+    reshard_cli.register(sub)  # flowplane reshard
     from infra import ui_publish
 
     ui_publish.register(sub)  # flowplane ui publish --stack NAME

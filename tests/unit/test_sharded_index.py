@@ -154,3 +154,63 @@ class TestQueryAll:
         spec = TableSpec("Keys", indexes=(Index("by_owner", "owner", lambda d: d.get("owner")),))
         with pytest.raises(ValueError, match="no sort key"):
             query_all(MemoryStore(spec), "by_owner", "x")
+
+
+class TestReshard:
+    """``reshard``: a deployed stack's items written before the indexes were sharded (their
+    projection ``all``) move to their shards."""
+
+    @staticmethod
+    def old_item(store, doc, spec):
+        import json
+
+        store._items[doc["id"]] = (spec.project(doc), json.dumps(doc))  # as the old layout wrote it
+
+    def test_items_left_in_the_unsharded_partitions_move_to_their_shards_once(self, memory_ctx):
+        import dataclasses
+
+        from domain.ports import FLOW_RUNS
+        from domain.sharded_index import reshard
+
+        old_spec = dataclasses.replace(
+            FLOW_RUNS, indexes=tuple(dataclasses.replace(ix, shards=1) for ix in FLOW_RUNS.indexes))
+        store = memory_ctx.stores.flow_runs
+        runs = [{"id": uid(n), "flow_id": "f", "state_type": "COMPLETED", "_rev": 2,
+                 "created": f"2026-03-01T10:{n:02d}:00+00:00", "expected_start_time": f"2026-03-01T10:{n:02d}:00+00:00"}
+                for n in range(10)]
+        for r in runs:
+            self.old_item(store, r, old_spec)
+        assert list(query_all(store, "by_created")) == []
+        assert len(list(store.query("by_state_type", "COMPLETED"))) == 10
+
+        assert reshard([store, memory_ctx.stores.task_runs]) == {"FlowRuns": 10}
+        assert ids(query_all(store, "by_created")) == [r["id"] for r in runs]
+        assert ids(query_all(store, "by_state_type", "COMPLETED")) == [r["id"] for r in runs]
+        assert list(store.query("by_created", ALL)) == []
+        assert reshard([store]) == {}
+
+    def test_an_item_changed_since_it_was_read_is_left_to_its_own_write(self, memory_ctx, monkeypatch):
+        import dataclasses
+
+        from domain.ports import FLOW_RUNS
+        from domain.sharded_index import reshard
+
+        old_spec = dataclasses.replace(
+            FLOW_RUNS, indexes=tuple(dataclasses.replace(ix, shards=1) for ix in FLOW_RUNS.indexes))
+        store = memory_ctx.stores.flow_runs
+        doc = {"id": uid(3), "flow_id": "f", "state_type": "RUNNING", "_rev": 1, "created": "2026-03-01T10:00:00+00:00"}
+        self.old_item(store, doc, old_spec)
+        original = store.query
+        raced = []
+
+        def racing(index, pk, **kw):
+            rows = list(original(index, pk, **kw))
+            if rows and not raced:  # a state change lands between the first read and the move
+                raced.append(pk)
+                store.put({**doc, "state_type": "COMPLETED", "_rev": 2})
+            return iter(rows)
+
+        monkeypatch.setattr(store, "query", racing)
+        assert reshard([store]) == {}
+        assert store.get(doc["id"])["_rev"] == 2
+        assert ids(query_all(store, "by_created")) == [doc["id"]]
