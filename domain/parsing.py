@@ -76,9 +76,11 @@ def _v1(err: dict[str, Any], prefix: tuple) -> dict[str, Any]:
         out = {"msg": msg, "type": typ}
     elif kind in ("enum", "literal_error"):
         expected = ctx.get("expected", "")
-        out = {"msg": f"value is not a valid enumeration member; permitted: {expected}", "type": "type_error.enum"}
-        if expected:
-            out["ctx"] = {"enum_values": [s.strip().strip("'") for s in expected.replace(" or ", ", ").split(",")]}
+        values = [s.strip().strip("'") for s in expected.replace(" or ", ", ").split(",")] if expected else []
+        permitted = ", ".join(f"'{v}'" for v in values)  # v1 joined every value with ", " (v2: "… or 'X'")
+        out = {"msg": f"value is not a valid enumeration member; permitted: {permitted}", "type": "type_error.enum"}
+        if values:
+            out["ctx"] = {"enum_values": values}
     elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         words = {
             "greater_than_equal": ("greater than or equal to", "ge"),
@@ -104,13 +106,25 @@ def translate(exc: ValidationError, prefix: tuple = ("body",)) -> list[dict[str,
     return [_v1(e, prefix) for e in exc.errors(include_url=False)]
 
 
-def parse_model(model: type[M], data: Any, prefix: tuple = ("body",)) -> M:
+def parse_model(model: type[M], data: Any, prefix: tuple = ("body",), ignore: tuple[str, ...] = ()) -> M:
     """Validate ``data`` into ``model``; raise ``InvalidInput`` with v1-style errors on failure.
 
     As pydantic v1 did for a model body, a JSON array is first tried as ``dict(array)``: ``[]`` is
     ``{}`` (the reference answers ``PATCH /deployments/{id}`` with ``[]`` 204) and
     ``[["name", "x"]]`` is ``{"name": "x"}``; an array that is not pairs stays "not a valid dict".
-    Embedded bodies (filters) keep their own rules."""
+    Any other body that is missing or ``null`` is "field required" at ``["body"]``, as FastAPI
+    answered for the reference's required body. An embedded body (``Embedded``: each field was its
+    own ``Body(embed=True)`` parameter) that is not an object is "field required" for every field, in
+    order, as FastAPI reported it; ``ignore`` names keys the route does not take (a count route's
+    paging and sort: the reference never read them)."""
+    if issubclass(model, Embedded):
+        if data is not None and not isinstance(data, dict):
+            raise InvalidInput([{"loc": [*prefix, f.alias or n], "msg": "field required", "type": "value_error.missing"}
+                                for n, f in model.model_fields.items() if n not in ignore])
+        if ignore and isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in ignore}
+    elif data is None:
+        raise invalid(list(prefix), "field required", "value_error.missing")
     if isinstance(data, list) and not issubclass(model, Embedded):
         try:
             data = dict(data)

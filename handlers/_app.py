@@ -138,6 +138,25 @@ def _out_of_range_limit(request: Request) -> str | None:
     return None
 
 
+def _body_errors(request: Request) -> list:
+    """The body's own errors when a path parameter failed first: the reference validated every
+    parameter and listed all errors in one 422 (``[["path","id"], ["body","state","type"]]``). A
+    route module with a path id names its body model as ``BODY``."""
+    import sys
+
+    from domain.parsing import parse_model
+
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    model = getattr(sys.modules.get(getattr(endpoint, "__module__", "")), "BODY", None)
+    if model is None:
+        return []
+    try:
+        parse_model(model, getattr(request.state, "body", None))
+    except errors.InvalidInput as exc:
+        return list(exc.errors)
+    return []
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from domain.parsing import _v1  # translation of pydantic errors to the reference's wording
 
@@ -163,6 +182,8 @@ def install_error_handlers(app: FastAPI) -> None:
             loc = tuple(err.get("loc", ()))
             item = _v1({**err, "loc": loc[1:]}, loc[:1])
             detail.append(item)
+        if detail and all(item["loc"][:1] == ["path"] for item in detail):
+            detail += _body_errors(request)
         return _envelope(request, detail)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -113,6 +113,8 @@ def create_flow_run(ctx: Ctx, dep_id: str, body: DeploymentFlowRunCreate, *,
         work_queue=queue, work_queue_name=work_queue_name, job_variables=body.job_variables or {},
         created_by=created_by,
     )
+    if body.idempotency_key and body.job_variables is None:
+        run["job_variables"] = None  # the reference answers (and later reads) null for a keyed run without any
     # the initial state goes through the forced path (MinimalFlowPolicy + bookkeeping), as POST
     # /flow_runs/ does; the deterministic id makes the idempotency key race-free
     from domain.services import run_orchestration
@@ -131,7 +133,7 @@ def create_flow_run(ctx: Ctx, dep_id: str, body: DeploymentFlowRunCreate, *,
         if existing is not None:
             return flow_runs.to_wire(existing, now), False
         raise
-    return flow_runs.to_wire(written, now), True
+    return flow_runs.created_wire(written, now), True
 
 
 def get_scheduled_flow_runs(ctx: Ctx, body: GetScheduledFlowRuns) -> tuple[list[dict], list[str]]:

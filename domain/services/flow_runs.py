@@ -163,6 +163,19 @@ def to_wire(doc: dict, now: dt.datetime) -> dict[str, Any]:
     return out
 
 
+def created_wire(doc: dict, now: dt.datetime) -> dict[str, Any]:
+    """The answer to a create: the reference answered its in-memory run, whose expected and next
+    scheduled start keep the offset the caller gave in ``state_details.scheduled_time``
+    (``2031-05-01T10:00:00-04:00``); every later read (and an idempotent re-create) answers UTC."""
+    out = to_wire(doc, now)
+    given = ((out.get("state") or {}).get("state_details") or {}).get("scheduled_time")
+    if out.get("state_type") == "SCHEDULED" and isinstance(given, str):
+        for key in ("expected_start_time", "next_scheduled_start_time"):
+            if out.get(key) and parse(out[key]) == parse(given):
+                out[key] = given
+    return out
+
+
 # --------------------------------------------------------------------------------------------- reads
 
 
@@ -278,7 +291,7 @@ def create(ctx: Ctx, body: FlowRunCreate, *, created_by: dict | None = None) -> 
             if key == "":
                 raise IntegrityConflict() from None
             continue
-        return to_wire(written, ctx.now()), True
+        return created_wire(written, ctx.now()), True
     from domain.errors import ServiceUnavailable
 
     raise ServiceUnavailable("Service Unavailable")

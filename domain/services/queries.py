@@ -35,8 +35,11 @@ from domain.sharded_index import query_all, query_partitions
 
 
 class Page(Embedded):
+    limit: int | None = None  # (the reference's order: limit, then offset)
     offset: Offset = 0
-    limit: int | None = None
+
+
+PAGING = ("limit", "offset", "sort")  # what a count route ignores (the reference's counts take no page)
 
 
 class RunRelations(Embedded):

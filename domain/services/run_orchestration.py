@@ -276,12 +276,13 @@ def _cancel_children(ctx: Ctx, run: dict[str, Any]) -> None:
 
 def flow_run_history(ctx: Ctx, flow_run_id: str) -> list[dict[str, Any]]:
     """``GET /flow_run_states/?flow_run_id=``: the stored states plus the run's current state,
-    by timestamp (unknown run → [])."""
-    states = {item["id"]: state_wire(item) for item in ctx.stores.flow_run_states.query("by_flow_run", flow_run_id)}
+    by timestamp (unknown run → []; a deleted run's states went with it in the reference, so the
+    items its deletion left for their TTL are not answered)."""
     run = ctx.stores.flow_runs.get(flow_run_id)
-    if run is None and not states:
+    if run is None:
         return []
-    if run is not None and run.get("state") and run["state"].get("id") not in states:
+    states = {item["id"]: state_wire(item) for item in ctx.stores.flow_run_states.query("by_flow_run", flow_run_id)}
+    if run.get("state") and run["state"].get("id") not in states:
         states[run["state"]["id"]] = state_wire(run["state"])
     return sorted(states.values(), key=lambda s: sort_key(parse(s["timestamp"])))
 

@@ -11,6 +11,7 @@ from handlers._deps import context
 
 TABLES = ("Artifacts", "ArtifactCollections")
 router = APIRouter()
+BODY = artifacts.ArtifactUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.patch("/artifacts/{id}")

@@ -11,6 +11,7 @@ from handlers._deps import context
 
 TABLES = ("BlockTypes",)
 router = APIRouter()
+BODY = blocks.BlockTypeUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.patch("/block_types/{id}")

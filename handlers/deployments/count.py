@@ -14,7 +14,8 @@ router = APIRouter()
 
 @router.post("/deployments/count")
 def count_deployments(body: Body):
-    return json_response(queries.count_deployments(context(), parse_model(queries.DeploymentQuery, body)))
+    q = parse_model(queries.DeploymentQuery, body, ignore=queries.PAGING)  # the reference's count takes no page or sort
+    return json_response(queries.count_deployments(context(), q))
 
 
 handler = lambda_handler(router)

@@ -14,6 +14,7 @@ from handlers._deps import context
 TABLES = ("Deployments", "FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates", "ConcurrencyLimits", "Guards",
           "WorkPools", "WorkQueues", "Variables", "BlockDocuments")
 router = APIRouter()
+BODY = DeploymentFlowRunCreate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.post("/deployments/{id}/create_flow_run")
@@ -25,7 +26,7 @@ def create_flow_run(
 ):
     created_by = deployment_runs.created_by_from_headers(prefect_automation_id, prefect_automation_name)
     run, created = deployment_runs.create_flow_run(
-        context(), str(id), parse_model(DeploymentFlowRunCreate, body if body is not None else {}),
+        context(), str(id), parse_model(DeploymentFlowRunCreate, body),
         created_by=created_by,
     )
     return json_response(run, 201 if created else 200)

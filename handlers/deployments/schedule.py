@@ -12,6 +12,7 @@ from handlers._deps import context
 
 TABLES = ("Deployments", "FlowRuns")
 router = APIRouter()
+BODY = ScheduleRunsBody  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.post("/deployments/{id}/schedule")

@@ -12,11 +12,12 @@ from handlers._deps import context
 
 TABLES = ("Deployments", "FlowRuns")
 router = APIRouter()
+BODY = DeploymentScheduleUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.patch("/deployments/{id}/schedules/{schedule_id}")
 def update_deployment_schedule(id: UUID, schedule_id: UUID, body: Body):
-    update = parse_model(DeploymentScheduleUpdate, body if body is not None else {})
+    update = parse_model(DeploymentScheduleUpdate, body)
     deployments.update_schedule(context(), str(id), str(schedule_id), update)
     return no_content()
 

@@ -12,11 +12,12 @@ from handlers._deps import context
 
 TABLES = ("Deployments", "FlowRuns", "WorkPools", "WorkQueues", "Variables", "TagIndex")
 router = APIRouter()
+BODY = DeploymentUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.patch("/deployments/{id}")
 def update_deployment(id: UUID, body: Body):
-    deployments.update(context(), str(id), parse_model(DeploymentUpdate, body if body is not None else {}))
+    deployments.update(context(), str(id), parse_model(DeploymentUpdate, body))
     return no_content()
 
 

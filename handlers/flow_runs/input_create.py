@@ -15,7 +15,7 @@ router = APIRouter()
 
 @router.post("/flow_runs/{id}/input")
 def create_flow_run_input(id: UUID, body: Body):
-    flow_run_inputs.create(context(), str(id), parse_model(flow_run_inputs.FlowRunInputCreate, body))
+    flow_run_inputs.create(context(), str(id), parse_model(flow_run_inputs.FlowRunInputCreate, body if body is not None else {}))
     return json_response(None, 201)
 
 

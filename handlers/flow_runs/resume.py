@@ -12,6 +12,7 @@ from handlers._deps import context
 TABLES = ("FlowRunInputs", "Variables", "FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates",
           "ConcurrencyLimits")
 router = APIRouter()
+BODY = run_orchestration.ResumeBody  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.post("/flow_runs/{id}/resume")

@@ -12,6 +12,7 @@ from handlers._deps import context
 
 TABLES = ("FlowRuns", "FlowRunStates", "Artifacts", "TaskRuns", "TaskRunStates", "ConcurrencyLimits")
 router = APIRouter()
+BODY = flow_runs.SetStateBody  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.post("/flow_runs/{id}/set_state")

@@ -12,12 +12,13 @@ from handlers._deps import context
 
 TABLES = ("FlowRuns", "Deployments", "WorkPools", "BlockDocuments")
 router = APIRouter()
+BODY = flow_runs.FlowRunUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.patch("/flow_runs/{id}")
 def update_flow_run(id: UUID, body: Body):
     ctx = context()
-    update = parse_model(flow_runs.FlowRunUpdate, body if body is not None else {})
+    update = parse_model(flow_runs.FlowRunUpdate, body)
     flow_runs.update(ctx, str(id), update, validate_job_variables=validator_for(ctx))
     return no_content()
 

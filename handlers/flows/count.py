@@ -14,7 +14,8 @@ router = APIRouter()
 
 @router.post("/flows/count")
 def count_flows(body: Body):
-    return json_response(queries.count_flows(context(), parse_model(queries.FlowQuery, body)))
+    q = parse_model(queries.FlowQuery, body, ignore=queries.PAGING)  # the reference's count takes no page or sort
+    return json_response(queries.count_flows(context(), q))
 
 
 handler = lambda_handler(router)

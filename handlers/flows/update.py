@@ -12,11 +12,12 @@ from handlers._deps import context
 TABLES = ("Flows",)  # logical tables this function touches (its IAM policy in template.yaml)
 
 router = APIRouter()
+BODY = flows.FlowUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.patch("/flows/{id}")
 def update_flow(id: UUID, body: Body):
-    flows.update(context(), str(id), parse_model(flows.FlowUpdate, body if body is not None else {}))
+    flows.update(context(), str(id), parse_model(flows.FlowUpdate, body))
     return no_content()
 
 

@@ -12,6 +12,7 @@ from handlers._deps import context
 
 TABLES = ("TaskRuns", "FlowRuns", "TaskRunStates", "ConcurrencyLimits", "Artifacts", "ArtifactCollections")
 router = APIRouter()
+BODY = task_runs.SetTaskRunStateBody  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.post("/task_runs/{id}/set_state")

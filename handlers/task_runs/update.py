@@ -11,6 +11,7 @@ from handlers._deps import context
 
 TABLES = ("TaskRuns",)
 router = APIRouter()
+BODY = task_runs.TaskRunUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.patch("/task_runs/{id}")

@@ -14,7 +14,7 @@ router = APIRouter()
 
 @router.post("/ui/schemas/validate")
 def validate_obj(body: Body):
-    return json_response(ui.validate_form_values(context(), parse_model(ui.SchemaValidateBody, body)))
+    return json_response(ui.validate_form_values(context(), parse_model(ui.SchemaValidateBody, body if body is not None else {})))
 
 
 handler = lambda_handler(router)

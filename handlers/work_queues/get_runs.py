@@ -13,6 +13,7 @@ from handlers._deps import context
 
 TABLES = ("WorkQueues", "FlowRuns", "Deployments")
 router = APIRouter()
+BODY = polling.AgentPoll  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.post("/work_queues/{id}/get_runs")

@@ -11,6 +11,7 @@ from handlers._deps import context
 
 TABLES = ("WorkPools", "WorkQueues", "Deployments")
 router = APIRouter()
+BODY = work_queues.WorkQueueUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
 
 @router.patch("/work_queues/{id}")

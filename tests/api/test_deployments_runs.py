@@ -481,8 +481,12 @@ class TestCreateFlowRun:
     def test_scheduled_state_in_the_future(self, client, plain):
         at = dt.datetime(2030, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
         run = create_run(client, plain["id"], state={"type": "SCHEDULED", "state_details": {"scheduled_time": at.isoformat()}})
-        assert run["expected_start_time"] == "2030-01-01T17:00:00+00:00"
-        assert run["next_scheduled_start_time"] == "2030-01-01T17:00:00+00:00"
+        # the create answer keeps the caller's offset (as the reference's does); reads answer UTC
+        assert run["expected_start_time"] == "2030-01-01T12:00:00-05:00"
+        assert run["next_scheduled_start_time"] == "2030-01-01T12:00:00-05:00"
+        read = client.get(f"flow_runs/{run['id']}").json()
+        assert (read["expected_start_time"], read["next_scheduled_start_time"]) == (
+            "2030-01-01T17:00:00+00:00", "2030-01-01T17:00:00+00:00")
 
     def test_empty_name_gets_a_slug(self, client, plain):
         name = create_run(client, plain["id"], name="")["name"]
@@ -512,8 +516,10 @@ class TestCreateFlowRun:
         assert client.post(f"deployments/{plain['id']}/create_flow_run",
                            json={"state": {"type": "NOPE"}}).status_code == 422
 
-    def test_no_body_is_like_empty_body(self, client, plain):
-        assert client.post(f"deployments/{plain['id']}/create_flow_run").status_code == 201
+    def test_no_body_is_422_field_required_as_on_the_reference(self, client, plain):
+        r = client.post(f"deployments/{plain['id']}/create_flow_run")
+        assert (r.status_code, r.json()["exception_detail"]) == (
+            422, [{"loc": ["body"], "msg": "field required", "type": "value_error.missing"}])
 
     def test_client_run_deployment_body(self, client, plain):
         body = {"state": {"type": "SCHEDULED", "name": "Scheduled", "message": None,
