@@ -87,6 +87,14 @@ bench: install
 bench-runs: install
 	$(BIN)/python bench/run_paths.py $(BENCH_ARGS)
 
+## make diff-ref — the differential check (bench/diffref.py): seeded random operation sequences against a
+## fresh `prefect server start` and a fresh `flowplane serve`, answers compared after id/time normalisation;
+## differences grouped by route with reproducers (~1 min; needs .e2e-venv: `make e2e` once; not in CI).
+## DIFF_ARGS passes options, e.g. DIFF_ARGS="--seeds 1,2,3,4,5,6 --ops 600"
+DIFF_ARGS ?=
+diff-ref: install
+	$(BIN)/python bench/diffref.py $(DIFF_ARGS)
+
 ## make sam-build — `sam build` without Docker, then bytecode (README "Deploy with SAM"). Needs python3.12
 ## (the functions' runtime) for `sam build`; the SAM CLI is installed into .sam-venv from PyPI.
 SAM_VENV ?= .sam-venv
