@@ -472,17 +472,17 @@ class TestFailures:
     def test_a_failing_insert_fails_only_its_deployment(self, ctx):
         deploy(ctx, name="good")
         bad = deploy(ctx, name="bad")
-        store = ctx.stores.flow_runs
-        real_put = store.put
+        real_transact = ctx.stores.transact
 
-        def put(run, *, cond=None):
-            if run["deployment_id"] == bad["id"]:
+        def transact(ops):  # a run's insert is one transaction with its companion items
+            if any(op.store is ctx.stores.flow_runs and getattr(op, "doc", {}).get("deployment_id") == bad["id"]
+                   for op in ops):
                 raise RuntimeError("throttled")
-            return real_put(run, cond=cond)
+            return real_transact(ops)
 
-        store.put = put
+        ctx.stores.transact = transact
         result = tick(ctx)
-        store.put = real_put
+        ctx.stores.transact = real_transact
         assert (result.scheduled, result.failed) == (3, 1)
         assert due_ids(ctx) == {bad["id"]}
         assert tick(ctx).scheduled == 3  # retried on the next tick
@@ -524,6 +524,11 @@ class _HookedStore:
         return wrapped
 
 
+# a run is inserted in one transaction with its companion items (domain/run_companions.py: counters,
+# tag items), so the hook fires on the first transaction led by the run's write
+RUN_WRITE = "transact"
+
+
 def patch_params(ctx, dep_id, params):
     deployments.update(ctx, dep_id, DeploymentUpdate.model_validate({"parameters": params}))
 
@@ -534,7 +539,7 @@ class TestStaleRunGuard:
     def test_write_between_read_and_insert_stale_runs_are_discarded(self, ctx):
         dep = deploy(ctx, parameters={"v": 1})
         real = ctx.stores.flow_runs
-        ctx.stores.flow_runs = _HookedStore(real, "put", lambda: patch_params(ctx, dep["id"], {"v": 2}))
+        ctx.stores.flow_runs = _HookedStore(real, RUN_WRITE, lambda: patch_params(ctx, dep["id"], {"v": 2}))
         result = tick(ctx, workers=1)
         ctx.stores.flow_runs = real
         assert result.superseded == 1
@@ -558,7 +563,7 @@ class TestStaleRunGuard:
     def test_pause_racing_a_tick_leaves_no_runs(self, ctx):
         dep = deploy(ctx)
         real = ctx.stores.flow_runs
-        ctx.stores.flow_runs = _HookedStore(real, "put", lambda: deployments.set_paused(ctx, dep["id"], True))
+        ctx.stores.flow_runs = _HookedStore(real, RUN_WRITE, lambda: deployments.set_paused(ctx, dep["id"], True))
         tick(ctx, workers=1)
         ctx.stores.flow_runs = real
         assert all_runs(ctx) == []
@@ -573,7 +578,7 @@ class TestStaleRunGuard:
         def change():
             deployments.update(ctx, dep["id"], DeploymentUpdate.model_validate({"schedules": [{"schedule": two_h}]}))
 
-        ctx.stores.flow_runs = _HookedStore(real, "put", change)
+        ctx.stores.flow_runs = _HookedStore(real, RUN_WRITE, change)
         tick(ctx, workers=1)
         ctx.stores.flow_runs = real
         tick(ctx)
@@ -589,7 +594,7 @@ class TestStaleRunGuard:
             d["status"] = "READY"
             ctx.stores.deployments.put(d)
 
-        ctx.stores.flow_runs = _HookedStore(real, "put", touch)
+        ctx.stores.flow_runs = _HookedStore(real, RUN_WRITE, touch)
         result = tick(ctx, workers=1)
         ctx.stores.flow_runs = real
         assert (result.superseded, result.stale_removed) == (1, 0)
@@ -655,7 +660,7 @@ class TestStaleRunGuard:
     def test_post_schedule_racing_a_patch_discards_its_stale_runs(self, ctx):
         dep = deploy(ctx, parameters={"v": 1})
         real = ctx.stores.flow_runs
-        ctx.stores.flow_runs = _HookedStore(real, "put", lambda: patch_params(ctx, dep["id"], {"v": 2}))
+        ctx.stores.flow_runs = _HookedStore(real, RUN_WRITE, lambda: patch_params(ctx, dep["id"], {"v": 2}))
         created = scheduling.schedule_deployment(ctx, dep["id"], scheduling.default_window(ctx))
         ctx.stores.flow_runs = real
         assert created == []
@@ -670,7 +675,7 @@ class TestStaleRunGuard:
             patch_params(ctx, dep["id"], {"v": 2})
             state["armed"] = True
 
-        ctx.stores.flow_runs = _HookedStore(real, "put", change_then_start)
+        ctx.stores.flow_runs = _HookedStore(real, RUN_WRITE, change_then_start)
         # start the first inserted run after the tick's guard read it, before it deletes
         real_get_many = real.get_many
 

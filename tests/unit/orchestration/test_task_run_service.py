@@ -44,8 +44,9 @@ class TestProposeTaskRunState:
         calls(memory_ctx)
         result, status = propose_task_run_state(memory_ctx, task["id"], StateCreate(type="RUNNING"))
         assert (status, result["status"]) == (201, "ACCEPT")
-        # one TransactWriteItems request holding the run and its history item
-        assert calls(memory_ctx) == ["GetItem", "GetItem", "TransactWriteItems", "TransactWriteItems"]
+        # one TransactWriteItems request holding the run, its history item and its counter (the memory
+        # store logs one call per item of the transaction)
+        assert calls(memory_ctx) == ["GetItem", "GetItem"] + ["TransactWriteItems"] * 3
 
     def test_a_wait_writes_nothing(self, memory_ctx):
         task = new_task(memory_ctx, flow_run(memory_ctx, "PENDING")["id"])
@@ -59,7 +60,7 @@ class TestProposeTaskRunState:
         propose_task_run_state(memory_ctx, task["id"], StateCreate(type="RUNNING"))
         calls(memory_ctx)
         propose_task_run_state(memory_ctx, task["id"], StateCreate(type="COMPLETED"))
-        assert calls(memory_ctx) == ["GetItem", "TransactWriteItems", "TransactWriteItems"]
+        assert calls(memory_ctx) == ["GetItem"] + ["TransactWriteItems"] * 3  # run, history, counter
 
     def test_racing_proposals_take_exactly_the_limits_slots(self, memory_ctx):
         memory_ctx.stores.concurrency_limits.put({"id": "L", "tag": "t", "concurrency_limit": 4, "active_slots": [],
