@@ -47,6 +47,9 @@ class Index:
     sk: Callable[[Doc], str | None] | None = None
     serves: str = ""
     shards: int = 1
+    # sort keys never repeat within a partition (e.g. they end with the id): a reader knows a key's
+    # items are complete once it has read one, so it need not read past a chunk's last key
+    unique_sk: bool = False
 
     def partition(self, doc: Doc) -> str | None:
         """The stored partition key of ``doc`` in this index (None: not in the index)."""
@@ -505,10 +508,11 @@ LOGS = TableSpec(
     "Logs",
     indexes=(
         Index("by_flow_run", "flow_run_id", _get("flow_run_id"), "ts_sk", lambda d: d.get("_ts_sk"),
-              serves="logs of a flow run in time order"),
+              unique_sk=True, serves="logs of a flow run in time order"),
         Index("by_task_run", "task_run_id", _get("task_run_id"), "ts_sk", lambda d: d.get("_ts_sk"),
-              serves="logs of a task run in time order"),
+              unique_sk=True, serves="logs of a task run in time order"),
         Index("by_time", "time_shard", _const, "ts_sk", lambda d: d.get("_ts_sk"), shards=LOG_TIME_SHARDS,
+              unique_sk=True,
               serves="unselective log filters, in time order (LOG_TIME_SHARDS shards, merged on read)"),
     ),
     attrs=(("expires_at", _expires),),

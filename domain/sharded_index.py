@@ -15,7 +15,9 @@ so ties come out in id order on every adapter.
 ``expect`` (how many items the caller will probably take, e.g. offset + limit) sizes the first
 chunk: with shards spread by id hash, each shard holds about ``expect / shards`` of the first
 ``expect`` items, so a shard's first chunk is twice that (plus one, so the last item's key is seen
-complete). ``limit`` stops the stream after that many items and caps every shard's chunks.
+complete — unless the index declares its sort keys unique, ``Index.unique_sk``: then a key read is
+complete, nothing is held back, and a page of n items from one partition costs one Query of n).
+``limit`` stops the stream after that many items and caps every shard's chunks.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def query_partitions(store: Store, index: str, pks: Iterable[str], *, sk_gte: st
         return iter(())
     first = _first_chunk(ix, expect if expect is not None else limit)
     if limit is not None:
-        first = min(first, limit + 1)
+        first = min(first, limit if ix.unique_sk else limit + 1)
     streams = [_partition(store, ix, p, sk_gte, sk_lte, descending, first) for p in parts]
     rows = streams[0] if len(streams) == 1 else heapq.merge(*streams, reverse=descending)
     return _docs(rows, limit)
@@ -65,7 +67,7 @@ def _first_chunk(ix: Index, expect: int | None) -> int:
     if expect is None:
         return _FIRST_CHUNK
     per_shard = expect if ix.shards == 1 else 2 * math.ceil(expect / ix.shards)
-    return max(2, min(per_shard + 1, _MAX_CHUNK))
+    return max(2, min(per_shard + (0 if ix.unique_sk else 1), _MAX_CHUNK))
 
 
 def _docs(rows: Iterable[_Row], limit: int | None) -> Iterator[Doc]:
@@ -79,25 +81,30 @@ def _partition(store: Store, ix: Index, part: str, low: str | None, high: str | 
                size: int) -> Iterator[_Row]:
     """One stored partition in ``(sort key, id)`` order (reversed when descending), read lazily in
     chunks (see the module docstring)."""
-    held: list[_Row] = []  # the items of the last key read: more of them may follow
+    held: list[_Row] = []  # the items of the last key read, not yet yielded: more of them may follow
+    sent: set[str] = set()  # (unique sort keys) the last key's item, yielded: a continuation re-reads it
     while True:
         rows = list(store.query(ix.name, part, sk_gte=low, sk_lte=high, descending=descending, limit=size))
-        seen = {r[1] for r in held}
-        batch = held + [(ix.sk(d), d["id"], d) for d in rows if d["id"] not in seen]
+        skip = sent | {r[1] for r in held}
+        batch = held + [(ix.sk(d), d["id"], d) for d in rows if d["id"] not in skip]
         batch.sort(key=lambda r: (r[0], r[1]), reverse=descending)
-        if len(rows) < size:  # the range is exhausted
+        if len(rows) < size or not batch:  # the range is exhausted
             yield from batch
             return
         last = batch[-1][0]
-        split = len(batch)
-        while split and batch[split - 1][0] == last:
-            split -= 1
-        if split == 0:  # one key fills the chunk: read more of it
-            held = batch
-            size *= 2
-            continue
-        yield from batch[:split]
-        held = batch[split:]
+        if ix.unique_sk:
+            yield from batch
+            held, sent = [], {batch[-1][1]}
+        else:
+            split = len(batch)
+            while split and batch[split - 1][0] == last:
+                split -= 1
+            if split == 0:  # one key fills the chunk: read more of it
+                held = batch
+                size *= 2
+                continue
+            yield from batch[:split]
+            held = batch[split:]
         low, high = (low, last) if descending else (last, high)
         size = min(size * 2, _MAX_CHUNK)
 

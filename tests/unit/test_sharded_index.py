@@ -150,6 +150,17 @@ class TestQueryAll:
         got = names(query_partitions(store, "by_color", ["red", "green"], descending=True))
         assert got == [f"n{n:02d}" for n in reversed(range(12)) if n % 3 != 1]
 
+    def test_unique_sort_keys_are_read_without_looking_past_the_page(self):
+        spec = TableSpec("Logs", indexes=(Index("by_run", "run", lambda d: d.get("run"), "ts_sk",
+                                                lambda d: f"{d['ts']}#{d['id']}", unique_sk=True),))
+        store = store_with([{"id": uid(n), "run": "r", "ts": f"{n % 50:02d}"} for n in range(100)], spec)
+        want = sorted((f"{n % 50:02d}#{uid(n)}" for n in range(100)))
+        stream = query_all(store, "by_run", "r", expect=10)
+        assert [f"{d['ts']}#{d['id']}" for d in (next(stream) for _ in range(10))] == want[:10]
+        assert (store.queries, store.returned) == ([("r", 10)], 10)
+        assert [f"{d['ts']}#{d['id']}" for d in stream] == want[10:]  # chunks of 20, 40, 80 re-read one key each
+        assert [limit for _, limit in store.queries] == [10, 20, 40, 80]
+
     def test_an_index_without_a_sort_key_cannot_be_merged(self):
         spec = TableSpec("Keys", indexes=(Index("by_owner", "owner", lambda d: d.get("owner")),))
         with pytest.raises(ValueError, match="no sort key"):
