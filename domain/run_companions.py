@@ -23,6 +23,9 @@ from domain.errors import ConditionFailed
 from domain.ports import Cond, Doc, Store, TxDelete, TxOp, TxPut
 
 Kind = Literal["flow_run", "task_run"]
+# the tables the companions write (logical names): every function that writes runs may write them
+# too (infra/sam.py adds them to its policies)
+TABLES = ("Counters", "TagIndex")
 Companion = Callable[[Ctx, Kind, "Doc | None", "Doc | None"], list[TxOp]]
 
 # runs deleted per transaction by ``delete_runs``: each brings its companions (counters merge per

@@ -187,7 +187,12 @@ def declared_tables(module: str, default: tuple[str, ...] | None = None) -> tupl
     unknown = [t for t in tables if t not in _TABLE_NAMES]
     if unknown:
         raise SystemExit(f"{module}.TABLES names unknown tables {unknown}; known: {sorted(_TABLE_NAMES)}")
-    return tuple(dict.fromkeys(tables)), bool(getattr(mod, "READ_ONLY", False))
+    read_only = bool(getattr(mod, "READ_ONLY", False))
+    if not read_only and {"FlowRuns", "TaskRuns"} & set(tables):
+        from domain import run_companions  # a run write brings its companions' writes
+
+        tables = (*tables, *run_companions.TABLES)
+    return tuple(dict.fromkeys(tables)), read_only
 
 
 def policies(tables: tuple[str, ...], read_only: bool) -> list[dict]:
