@@ -612,12 +612,19 @@ TAG_INDEX = TableSpec(
                           "tag, in their default sort's order (deployments by name, runs by id)"),),
 )
 
+POLL_RECORDS = TableSpec(
+    "PollRecords",
+    # id = polling.poll_set_id(ids): one item per set of deployments a flow.serve() runner polls,
+    # {"id", "last_polled", "deployments"}, written at most once per poll interval whatever the set's
+    # size; deployments point to theirs (``_poll_sets``) and derive status/last_polled when read
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FLOWS, DEPLOYMENTS, FLOW_RUNS, TASK_RUNS, WORK_POOLS, WORK_QUEUES, VARIABLES,
     BLOCK_TYPES, BLOCK_SCHEMAS, BLOCK_DOCUMENTS, API_KEYS,
     FLOW_RUN_STATES, TASK_RUN_STATES, LOGS, WORKERS, CONCURRENCY_LIMITS, ARTIFACTS,
     ARTIFACT_COLLECTIONS, FLOW_RUN_INPUTS, GUARDS, SAVED_SEARCHES, GLOBAL_CONCURRENCY_LIMITS,
-    FLOW_RUN_NOTIFICATION_POLICIES, COUNTERS, TAG_INDEX,
+    FLOW_RUN_NOTIFICATION_POLICIES, COUNTERS, TAG_INDEX, POLL_RECORDS,
 )
 
 
@@ -648,6 +655,7 @@ class Stores:
     flow_run_notification_policies: Store
     counters: Store
     tag_index: Store
+    poll_records: Store
 
     @classmethod
     def build(cls, make: Callable[[TableSpec], Store]) -> Stores:

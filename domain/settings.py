@@ -35,6 +35,7 @@ TABLE_ENV = {
     "GlobalConcurrencyLimits": "GLOBAL_CONCURRENCY_LIMITS_TABLE",
     "Counters": "COUNTERS_TABLE",
     "TagIndex": "TAG_INDEX_TABLE",
+    "PollRecords": "POLL_RECORDS_TABLE",
 }
 
 SERVER_API_VERSION = "0.8.4"

@@ -153,12 +153,12 @@ def get_scheduled_flow_runs(ctx: Ctx, body: GetScheduledFlowRuns) -> tuple[list[
 
 
 def mark_polled(ctx: Ctx, dep_ids: list[str]) -> None:
-    """After polling: status READY, last_polled = now (bumps ``updated``). Best effort: one
-    BatchGetItem, then a conditional put per deployment not already polled in the last few
-    seconds (``polling.mark_deployments_polled``)."""
+    """After polling: the deployments read READY with ``last_polled = now`` (bumping ``updated``).
+    Best effort, and at most one write per poll interval whatever the number of deployments: the
+    set's poll record (``polling.record_deployment_poll``)."""
     from domain.services import polling
 
-    polling.mark_deployments_polled(ctx, ctx.stores.deployments.get_many(dep_ids))
+    polling.record_deployment_poll(ctx, dep_ids)
 
 
 def work_queue_check(ctx: Ctx, dep_id: str) -> list[dict[str, Any]]:

@@ -15,23 +15,37 @@ runs it concerns and never the finished runs stored:
   SCHEDULED runs (``by_state_type``) — a deprecated feature, filtered in memory;
 * queue status: ``late_by_work_queue`` (runs whose state is named ``Late``).
 
-Bookkeeping (after responding): polled queues get ``last_polled = now`` (NOT_READY -> READY;
-PAUSED stays), deployments on them ``status = READY``, ``last_polled = now``. To keep polling
-from writing on every call, an object whose ``last_polled`` is less than ``POLL_WRITE_INTERVAL``
-old and whose stored status is already what a poll would leave is not written again: its
-``last_polled`` can lag by up to that long, nothing else changes (a deployment stored NOT_READY on
-a fresh queue is found through the sparse ``not_ready_by_work_queue`` index and marked at once). Queue writes are conditioned
-on the queue being unchanged since it was read, deployment writes on their revision, so a poll
-never undoes a concurrent PATCH.
+Bookkeeping (after responding) writes at most one item per poll and ``POLL_WRITE_INTERVAL``,
+whatever the number of deployments polled (issue 12): the reference's per-deployment
+``status``/``last_polled`` updates are derived when a deployment is read
+(``deployment_polls``) from the item one write updates for the whole poll:
+
+* worker/agent polls: the queue's own ``last_polled`` (NOT_READY -> READY; PAUSED stays),
+  written unless it is less than ``POLL_WRITE_INTERVAL`` old, conditioned on the queue being
+  unchanged since it was read so a poll never undoes a concurrent PATCH. A deployment stored
+  READY on that queue reads ``last_polled = max(own, queue's)`` — exactly the foreman's rule
+  (READY while either is within 60 s). A deployment stored NOT_READY (never polled since it
+  joined the queue) is found through the sparse ``not_ready_by_work_queue`` index — one Query per
+  polled queue, usually empty — and written once: stored READY, it follows its queue from then on;
+* ``flow.serve()`` polls (``/deployments/get_scheduled_flow_runs``): one ``PollRecords`` item
+  per polled set of deployment ids (``poll_set_id``), written at most once per interval. When a
+  set is first seen its deployments get a pointer to it (``_poll_sets``, written once, with
+  ``status = READY``); a deployment reads the newest ``last_polled`` of its own and its records'.
+
+Deployment reads batch-read the queues and poll records of a page (one BatchGetItem per table).
+A deployment's ``updated`` reads as its derived ``last_polled`` when newer (the reference's poll
+bumps it). Coalesced polls make ``last_polled`` lag the latest poll by less than
+``POLL_WRITE_INTERVAL``; nothing else changes.
 
 Statuses are derived when read (no foreman loop): a stored READY queue or deployment reads as
-READY while its ``last_polled`` is within the foreman's timeout (60 s), else NOT_READY — what the
-reference's foreman would have stored, without its up-to-15 s lag. Work pools: ``workers``.
+READY while its (derived) ``last_polled`` is within the foreman's timeout (60 s), else NOT_READY —
+what the reference's foreman would have stored, without its up-to-15 s lag. Work pools: ``workers``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -52,6 +66,7 @@ from domain.timeutil import UTC, ensure_aware, iso_utc, parse, sort_key
 DateTimeIn = Annotated[dt.datetime, AfterValidator(lambda v: ensure_aware(v).astimezone(UTC))]
 
 POLL_WRITE_INTERVAL = dt.timedelta(seconds=5)
+MAX_POLL_SETS = 8  # poll-record pointers a deployment keeps (serve() restarts with other sets add one)
 MAX_RUNS_PER_QUEUE = 1000  # the reference's implicit caps (queue_limit, worker_limit)
 MAX_RUNS_PER_POOL = 1000
 WORKER_ACTIVE_TYPES = frozenset(("PENDING", "RUNNING"))
@@ -114,9 +129,61 @@ def queue_status(ctx: Ctx, queue: Doc, now: dt.datetime | None = None) -> str | 
                          ctx.settings.foreman_work_queue_last_polled_timeout_seconds)
 
 
-def deployment_status(ctx: Ctx, deployment: Doc, now: dt.datetime | None = None) -> str | None:
-    return polled_status(deployment.get("status"), deployment.get("last_polled"), now or ctx.now(),
-                         ctx.settings.foreman_deployment_last_polled_timeout_seconds)
+def poll_set_id(dep_ids: Iterable[str]) -> str:
+    """The ``PollRecords`` id of a ``flow.serve()`` poll: the hash of its sorted, distinct ids."""
+    joined = "\n".join(sorted({str(d) for d in dep_ids}))
+    return "deployments:" + hashlib.sha256(joined.encode()).hexdigest()
+
+
+def _newest(stamps: Iterable[str | None]) -> str | None:
+    return max((s for s in stamps if s), key=parse, default=None)
+
+
+def deployment_polls(ctx: Ctx, docs: list[Doc], now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """``status``, ``last_polled`` and ``updated`` of each deployment as the reference would
+    report them (module docstring): its own, its queue's (when stored READY) and its poll records'
+    ``last_polled``, newest wins. One BatchGetItem per table for the whole page, none when no
+    deployment has been polled."""
+    now = now or ctx.now()
+    queue_ids = sorted({d["work_queue_id"] for d in docs if d.get("status") == "READY" and d.get("work_queue_id")})
+    set_ids = sorted({s for d in docs for s in d.get("_poll_sets") or ()})
+    queues = {q["id"]: q for q in ctx.stores.work_queues.get_many(queue_ids)} if queue_ids else {}
+    records = {r["id"]: r for r in ctx.stores.poll_records.get_many(set_ids)} if set_ids else {}
+    timeout = dt.timedelta(seconds=ctx.settings.foreman_deployment_last_polled_timeout_seconds)
+    out = []
+    for d in docs:
+        polled = d.get("status") == "READY"
+        stamps = [d.get("last_polled")]
+        if polled and d.get("work_queue_id") in queues:
+            stamps.append(queues[d["work_queue_id"]].get("last_polled"))
+        for set_id in d.get("_poll_sets") or ():
+            if (stamp := (records.get(set_id) or {}).get("last_polled")) is not None:
+                stamps.append(stamp)
+                polled = True
+        last = _newest(stamps)
+        status = d.get("status")
+        if polled:
+            status = "READY" if last and now - parse(last) <= timeout else "NOT_READY"
+        out.append({"status": status, "last_polled": last, "updated": _newest([d.get("updated"), last])})
+    return out
+
+
+def keep_queue_poll(deployment: Doc, queue: Doc | None) -> None:
+    """A deployment leaving ``queue`` keeps the ``last_polled`` it had from it (stored READY only)."""
+    if deployment.get("status") == "READY" and queue is not None:
+        deployment["last_polled"] = _newest([deployment.get("last_polled"), queue.get("last_polled")])
+
+
+def carry_over(ctx: Ctx, before: Doc | None, after: Doc) -> None:
+    """A deployment rewritten (upsert, PATCH) keeps its poll bookkeeping: its poll-record pointers,
+    and, when it moves to another queue, the ``last_polled`` its old queue gave it."""
+    if before is None:
+        return
+    if before.get("_poll_sets"):
+        after["_poll_sets"] = before["_poll_sets"]
+    old_queue = before.get("work_queue_id")
+    if old_queue and old_queue != after.get("work_queue_id") and before.get("status") == "READY":
+        keep_queue_poll(after, ctx.stores.work_queues.get(old_queue))
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -291,21 +358,34 @@ def _fresh(doc: Doc, now: dt.datetime) -> bool:
 
 
 def record(ctx: Ctx, poll: Poll) -> None:
-    """After a poll: the queues', then their deployments' bookkeeping. Best effort. A queue
-    skipped as fresh had its deployments marked by that recent poll, so only those stored
-    NOT_READY since are read (a sparse index, usually empty)."""
+    """After a worker/agent poll: the queues' poll records (at most one write per queue and
+    ``POLL_WRITE_INTERVAL``), then the deployments on them that were never polled since they joined
+    (stored NOT_READY: a sparse index, usually an empty Query), each written once."""
     now = poll.now or ctx.now()
-    written = record_queue_polls(ctx, poll.queues, now)
-    deployments: dict[str, Doc] = {}
-    for queue_id in written:
-        for dep in ctx.stores.deployments.query("by_work_queue", queue_id):
-            deployments.setdefault(dep["id"], dep)
-    # a fresh queue's deployments were marked by its recorded poll, except those that are stored
-    # NOT_READY (created or moved onto it since): the reference marks them READY on this poll
-    for queue_id in {q["id"] for q in poll.queues} - set(written):
+    record_queue_polls(ctx, poll.queues, now)
+    newcomers: dict[str, Doc] = {}
+    for queue_id in dict.fromkeys(q["id"] for q in poll.queues):
         for dep in ctx.stores.deployments.query("not_ready_by_work_queue", queue_id):
-            deployments.setdefault(dep["id"], dep)
-    mark_deployments_polled(ctx, list(deployments.values()), now)
+            newcomers.setdefault(dep["id"], dep)
+    mark_deployments_polled(ctx, list(newcomers.values()), now)
+
+
+def record_deployment_poll(ctx: Ctx, dep_ids: list[str], now: dt.datetime | None = None) -> None:
+    """After a ``flow.serve()`` poll of ``dep_ids``: one GetItem of the set's poll record, and one
+    write of it unless it is fresh. A set seen for the first time first gives each of its
+    deployments a pointer to the record (``_poll_sets``, newest first, at most ``MAX_POLL_SETS``)
+    along with ``status = READY``, ``last_polled = now``: the record is written only once every
+    pointer is, so an existing record means its deployments point to it."""
+    if not dep_ids:
+        return
+    now = now or ctx.now()
+    set_id = poll_set_id(dep_ids)
+    record_doc = ctx.stores.poll_records.get(set_id)
+    if record_doc is not None and _fresh(record_doc, now):
+        return
+    if record_doc is None:
+        mark_deployments_polled(ctx, ctx.stores.deployments.get_many(dep_ids), now, poll_set=set_id)
+    ctx.stores.poll_records.put({"id": set_id, "last_polled": iso_utc(now), "deployments": len(set(dep_ids))})
 
 
 def record_queue_polls(ctx: Ctx, queues: Iterable[Doc], now: dt.datetime) -> list[str]:
@@ -333,9 +413,11 @@ def record_queue_polls(ctx: Ctx, queues: Iterable[Doc], now: dt.datetime) -> lis
     return written
 
 
-def mark_deployments_polled(ctx: Ctx, deployments: Iterable[Doc], now: dt.datetime | None = None) -> None:
+def mark_deployments_polled(ctx: Ctx, deployments: Iterable[Doc], now: dt.datetime | None = None, *,
+                            poll_set: str | None = None) -> None:
     """Deployments covered by a poll: ``status = READY``, ``last_polled = now`` (bumps
-    ``updated``), skipped while fresh. One conditional put per deployment on its revision, a
+    ``updated``), and with ``poll_set`` a pointer to that poll record. Skipped when that changes
+    nothing within ``POLL_WRITE_INTERVAL``. One conditional put per deployment on its revision, a
     re-read only when a concurrent write won."""
     from domain.services.deployments import mutate
 
@@ -346,9 +428,13 @@ def mark_deployments_polled(ctx: Ctx, deployments: Iterable[Doc], now: dt.dateti
         d["status"] = "READY"
         d["last_polled"] = stamp
         d["updated"] = stamp
+        if poll_set is not None:
+            sets = [poll_set, *(s for s in d.get("_poll_sets") or () if s != poll_set)]
+            d["_poll_sets"] = sets[:MAX_POLL_SETS]
 
     for doc in deployments:
-        if doc.get("status") == "READY" and _fresh(doc, now):
+        if (doc.get("status") == "READY" and _fresh(doc, now)
+                and (poll_set is None or poll_set in (doc.get("_poll_sets") or ()))):
             continue
         rev = doc.get("_rev", 0)
         new = dict(doc)

@@ -331,7 +331,7 @@ def delete(ctx: Ctx, name: str) -> None:
         default = ctx.stores.work_queues.get(pool["default_queue_id"])
         queues += [default] if default is not None else []
     for queue in queues:
-        work_queues.detach_deployments(ctx, queue["id"])
+        work_queues.detach_deployments(ctx, queue["id"], queue=queue)
     name_guards.remove_many(ctx, ctx.stores.work_queues,
                             [(q["id"], name_guards.work_queue(pool["id"], q["name"])) for q in queues])
     try:

@@ -274,12 +274,15 @@ def mark_polled(ctx: Ctx, queue_ids: Iterable[str], now: dt.datetime) -> None:
     polling.record_queue_polls(ctx, ctx.stores.work_queues.get_many(list(dict.fromkeys(queue_ids))), now)
 
 
-def detach_deployments(ctx: Ctx, queue_id: str, *, rename_to: str | None = None) -> None:
+def detach_deployments(ctx: Ctx, queue_id: str, *, rename_to: str | None = None, queue: Doc | None = None) -> None:
     """Deployments on ``queue_id`` lose their queue (``work_queue_id`` = null, as the reference's
-    ``ON DELETE SET NULL``), or, with ``rename_to``, see the queue's new name.
+    ``ON DELETE SET NULL``) and keep the ``last_polled`` it gave them (``queue``, the deleted
+    queue), or, with ``rename_to``, see the queue's new name.
 
     Each deployment is a read-modify-write on its optimistic revision (``_rev``), retried.
     """
+    from domain.services import polling
+
     for dep in list(ctx.stores.deployments.query("by_work_queue", queue_id)):
         for _ in range(5):
             doc = ctx.stores.deployments.get(dep["id"])
@@ -288,6 +291,7 @@ def detach_deployments(ctx: Ctx, queue_id: str, *, rename_to: str | None = None)
             rev = doc.get("_rev", 0)
             if rename_to is None:
                 doc["work_queue_id"] = None
+                polling.keep_queue_poll(doc, queue)
             elif "_wq_name" in doc:
                 doc["_wq_name"] = rename_to
             else:
@@ -343,7 +347,7 @@ def _apply_update(ctx: Ctx, queue: Doc, body: WorkQueueUpdate, *, pool_scoped: b
 def _delete(ctx: Ctx, queue: Doc) -> None:
     """The queue and its name guard, in one transaction (on the name read: a queue renamed
     meanwhile is read again)."""
-    detach_deployments(ctx, queue["id"])
+    detach_deployments(ctx, queue["id"], queue=queue)
     for _ in attempts(8):
         try:
             key = name_guards.work_queue(queue["work_pool_id"], queue["name"])

@@ -8,7 +8,7 @@ from domain.services.deployment_models import GetScheduledFlowRuns
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("Deployments", "FlowRuns")
+TABLES = ("Deployments", "FlowRuns", "PollRecords")
 router = APIRouter()
 
 

@@ -1,4 +1,4 @@
-"""GET /deployments/{id} — one GetItem."""
+"""GET /deployments/{id} — one GetItem, and the poll records its status derives from (when polled)."""
 
 from uuid import UUID
 
@@ -8,7 +8,7 @@ from domain.services import deployments
 from handlers._app import json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("Deployments",)
+TABLES = ("Deployments", "WorkQueues", "PollRecords")  # status from the poll records
 READ_ONLY = True
 router = APIRouter()
 

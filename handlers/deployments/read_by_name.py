@@ -6,7 +6,7 @@ from domain.services import deployments
 from handlers._app import json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("Deployments",)
+TABLES = ("Deployments", "WorkQueues", "PollRecords")  # status from the poll records
 READ_ONLY = True
 router = APIRouter()
 

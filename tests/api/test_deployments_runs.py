@@ -219,13 +219,81 @@ class TestGetScheduledFlowRuns:
         assert self.poll(client, deployment_ids=[unknown]) == []
         assert client.get(f"deployments/{unknown}").status_code == 404
 
-    def test_one_query_per_deployment_then_the_status_writes(self, client, setup, dynamo_calls):
+    def test_a_new_set_points_its_deployments_to_its_poll_record_once(self, client, setup, dynamo_calls):
         _, d1, d2, *_ = setup
         dynamo_calls.clear()
         runs = self.poll(client, deployment_ids=[d1["id"], d2["id"], str(uuid.uuid4())])
         assert len(runs) == 3
-        # one Query per id, then the bookkeeping: one batch read, one conditional write per existing deployment
-        assert list(dynamo_calls) == ["Query", "Query", "Query", "BatchGetItem", "PutItem", "PutItem"]
+        # one Query per id, then the bookkeeping: the set's poll record (absent), the deployments
+        # (one batch read), one pointer write per existing deployment, the record
+        assert list(dynamo_calls) == ["Query", "Query", "Query", "GetItem", "BatchGetItem", "PutItem", "PutItem",
+                                      "PutItem"]
+
+    def test_a_known_set_writes_only_its_record_once_per_window(self, client, setup, clock, dynamo_calls):
+        _, d1, d2, *_ = setup
+        ids = [d1["id"], d2["id"]]
+        self.poll(client, deployment_ids=ids)
+        clock.advance(seconds=4)
+        dynamo_calls.clear()
+        self.poll(client, deployment_ids=list(reversed(ids)))  # the same set, in any order
+        assert list(dynamo_calls) == ["Query", "Query", "GetItem"]  # fresh record: no write
+        later = clock.advance(seconds=6)
+        dynamo_calls.clear()
+        self.poll(client, deployment_ids=ids)
+        assert list(dynamo_calls) == ["Query", "Query", "GetItem", "PutItem"]
+        for dep in (d1, d2):
+            got = client.get(f"deployments/{dep['id']}").json()
+            assert (got["status"], ts(got["last_polled"]), ts(got["updated"])) == ("READY", later, later)
+
+    def test_ready_lapses_sixty_seconds_after_the_last_poll_and_returns_with_the_next(self, client, setup, clock):
+        _, d1, d2, *_ = setup
+        ids = [d1["id"], d2["id"]]
+        self.poll(client, deployment_ids=ids)
+        polled = clock.advance(seconds=30)
+        self.poll(client, deployment_ids=ids)
+        clock.advance(seconds=60)
+        assert client.get(f"deployments/{d1['id']}").json()["status"] == "READY"
+        clock.advance(seconds=1)
+        got = client.get(f"deployments/{d1['id']}").json()
+        assert (got["status"], ts(got["last_polled"])) == ("NOT_READY", polled)
+        listed = {d["id"]: d["status"] for d in client.post("deployments/filter", json={}).json()}
+        assert listed == {d1["id"]: "NOT_READY", d2["id"]: "NOT_READY"}
+        again = clock.advance(seconds=100)
+        self.poll(client, deployment_ids=ids)
+        got = client.get(f"deployments/{d1['id']}").json()
+        assert (got["status"], ts(got["last_polled"])) == ("READY", again)
+
+    def test_a_deployment_reads_the_newest_of_its_sets(self, client, setup, clock):
+        now, d1, d2, *_ = setup
+        self.poll(client, deployment_ids=[d1["id"]])  # one runner serves d1 alone
+        self.poll(client, deployment_ids=[d1["id"], d2["id"]])  # another both
+        later = clock.advance(seconds=45)
+        self.poll(client, deployment_ids=[d1["id"]])  # a known set: only its record is written
+        clock.advance(seconds=30)
+        got1 = client.get(f"deployments/{d1['id']}").json()
+        assert (got1["status"], ts(got1["last_polled"])) == ("READY", later)
+        got2 = client.get(f"deployments/{d2['id']}").json()
+        assert (got2["status"], ts(got2["last_polled"])) == ("NOT_READY", now)
+
+    def test_a_page_of_deployments_reads_its_poll_records_in_one_batch(self, client, setup, dynamo_calls):
+        _, d1, d2, *_ = setup
+        self.poll(client, deployment_ids=[d1["id"]])
+        self.poll(client, deployment_ids=[d2["id"]])
+        dynamo_calls.clear()
+        page = client.post("deployments/filter", json={}).json()
+        assert {d["status"] for d in page} == {"READY"}
+        assert dynamo_calls.count("BatchGetItem") == 1 and "GetItem" not in dynamo_calls
+
+    def test_an_upsert_keeps_the_poll_records(self, client, setup, clock, flow):
+        _, d1, *_ = setup
+        self.poll(client, deployment_ids=[d1["id"]])
+        clock.advance(seconds=10)
+        later = clock.advance(seconds=10)
+        self.poll(client, deployment_ids=[d1["id"]])
+        body = deploy(client, flow["id"], "d1")  # what serve() does when it starts again
+        assert (body["id"], body["status"], ts(body["last_polled"])) == (d1["id"], "READY", later)
+        clock.advance(seconds=10)
+        assert ts(client.get(f"deployments/{d1['id']}").json()["last_polled"]) == later
 
 
 class TestDeleteDeployment:

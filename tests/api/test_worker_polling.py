@@ -245,6 +245,41 @@ class TestPollBookkeeping:
         assert (dep["status"], dep["last_polled"]) == ("READY", at(2))
         assert pool_queue(client, "P", "q2")["last_polled"] == NOW.isoformat()  # the queue's record stays coalesced
 
+    def test_later_polls_write_only_the_queues_poll_record(self, client, world, clock, dynamo_calls):
+        # issue 12: the deployments' READY/last_polled follow their queue's record when read
+        for n in range(3):
+            make_deployment(client, world["runs"].flow_id, f"more-{n}", work_pool_name="P", work_queue_name="q2")
+        poll_pool(client, "P", work_queue_names=["q2"])  # each deployment never polled is written once
+        clock.advance(seconds=10)
+        dynamo_calls.clear()
+        poll_pool(client, "P", work_queue_names=["q2"])
+        assert dynamo_calls.count("PutItem") == 1 and "TransactWriteItems" not in dynamo_calls
+        listed = [d for d in client.post("deployments/filter", json={}).json() if d["work_queue_name"] == "q2"]
+        assert [(d["status"], d["last_polled"]) for d in listed] == [("READY", at(10))] * 4
+
+    def test_a_deployment_moved_to_another_queue_keeps_the_last_polled_its_queue_gave_it(self, client, world,
+                                                                                            clock):
+        dep_id = world["runs"].deployment("P", "q2")
+        poll_pool(client, "P", work_queue_names=["q2"])
+        clock.advance(seconds=30)
+        poll_pool(client, "P", work_queue_names=["q2"])
+        clock.advance(seconds=10)
+        assert client.patch(f"deployments/{dep_id}", json={"work_pool_name": "P",
+                                                           "work_queue_name": "q3"}).status_code == 204
+        dep = client.get(f"deployments/{dep_id}").json()
+        assert (dep["work_queue_name"], dep["status"], dep["last_polled"]) == ("q3", "READY", at(30))
+        clock.advance(seconds=51)  # 61 s after its last poll; q3 was never polled (the foreman's rule)
+        assert client.get(f"deployments/{dep_id}").json()["status"] == "NOT_READY"
+
+    def test_a_deployment_whose_queue_is_deleted_keeps_its_last_polled(self, client, world, clock):
+        dep_id = world["runs"].deployment("P", "q2")
+        poll_pool(client, "P", work_queue_names=["q2"])
+        clock.advance(seconds=20)
+        poll_pool(client, "P", work_queue_names=["q2"])
+        assert client.delete("work_pools/P/queues/q2").status_code == 204
+        dep = client.get(f"deployments/{dep_id}").json()
+        assert (dep["work_queue_name"], dep["status"], dep["last_polled"]) == ("q2", "READY", at(20))
+
     def test_a_poll_never_undoes_a_concurrent_queue_change(self, client, world, dynamo_ctx, clock):
         from domain.services import polling
 
