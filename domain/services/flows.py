@@ -89,6 +89,9 @@ def delete(ctx: Ctx, flow_id: str) -> None:
     deployments = list(ctx.stores.deployments.query("by_flow", flow_id))
     name_guards.remove_many(ctx, ctx.stores.deployments,
                             [(d["id"], name_guards.deployment(flow_id, d["name"])) for d in deployments])
+    from domain import tag_index  # their tag items after them (one left behind costs a read, never an answer)
+
+    ctx.stores.tag_index.delete_many([k for d in deployments for k in tag_index.items("deployment", d)])
     from domain.services import task_runs
 
     run_ids = run_companions.delete_runs(ctx, "flow_run", ctx.stores.flow_runs.query("by_flow", flow_id))

@@ -167,6 +167,14 @@ class TestFilterDeploymentsByTag:
         assert dep not in ids(ask(client, monkeypatch, "deployments/filter", {"deployments": {"tags": {"all_": ["etl"]}}}))
 
 
+class TestDeleteFlowRemovesItsDeploymentsTagItems:
+    def test_the_cascade_deletes_the_deployments_tag_items(self, client, dynamo_ctx, tagged_deployments):
+        f1 = next(k[0] for k in tagged_deployments if k[1] == "a")
+        assert client.delete(f"flows/{f1}").status_code == 204
+        left = tag_items(dynamo_ctx, "deployment#etl")
+        assert sorted(left) == sorted(v for k, v in tagged_deployments.items() if k[0] != f1 and k[1] in ("prod", "z"))
+
+
 class TestCountDeploymentsByTag:
     def test_counts_the_tagged_deployments(self, client, monkeypatch, tagged_deployments):
         assert ask(client, monkeypatch, "deployments/count", {"deployments": {"tags": {"all_": ["etl"]}}}) == 6
