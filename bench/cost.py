@@ -740,6 +740,22 @@ def _tmp_deployment(c, w, **_) -> dict:
     return {"id": d}
 
 
+def _polled_before(path: str, body: dict):
+    """Setup of a poll: the same poll once, unbilled, then the coalescing window (5 s) passes, so the
+    billed poll costs what every later one does: one poll-record write per queue or set of
+    deployments. (A set's first poll, or the first of deployments never polled, writes each of
+    them once.)"""
+
+    def setup(c, w, **_) -> dict:
+        from handlers import _deps
+
+        _ok(c.post(path, json=body))
+        _deps.context().clock.advance(seconds=10)
+        return {}
+
+    return setup
+
+
 def _schedule_id(c, w, **_) -> dict:
     d = _tmp_deployment(c, w)["id"]
     return {"id": d, "schedule_id": _ok(c.get(f"deployments/{d}/schedules"))[0]["id"]}
@@ -799,6 +815,9 @@ def requests_for(w: dict) -> dict[str, dict]:
     """function id -> {path params, json, params, setup}: the body a real caller sends."""
     dep, fr, tr, flow = w["deployment"], w["completed_run"], w["completed_task"], w["flow"]
     poll_before = _iso(w.get("t_measure", T0) + dt.timedelta(seconds=10))  # a worker looks 10 s ahead
+    serve_poll = {"deployment_ids": w["dep_ids"][:10], "scheduled_before": poll_before, "limit": 10}
+    worker_poll = {"work_queue_names": [], "scheduled_before": poll_before}
+    agent_poll = {"limit": 10, "scheduled_before": poll_before}
     return {
         # flows
         "FlowsCreateFunction": {"json": {"name": "etl-0", "tags": []}},  # the client's upsert of an existing flow
@@ -817,8 +836,8 @@ def requests_for(w: dict) -> dict[str, dict]:
         "DeploymentsFilterFunction": {"json": {"deployments": {"tags": {"all_": ["etl"]}}, "offset": 0, "limit": 50,
                                                "sort": "NAME_ASC"}},
         "DeploymentsCountFunction": {"json": {}},
-        "DeploymentsGetScheduledFlowRunsFunction": {"json": {
-            "deployment_ids": w["dep_ids"][:10], "scheduled_before": poll_before, "limit": 10}},
+        "DeploymentsGetScheduledFlowRunsFunction": {"json": serve_poll, "setup": _polled_before(
+            "deployments/get_scheduled_flow_runs", serve_poll)},
         "DeploymentsCreateFlowRunFunction": {"path": {"id": dep}, "json": {
             "parameters": {"source": "s3://datalake/raw/events"}, "tags": [], "state": {"type": "SCHEDULED"},
             "idempotency_key": None, "work_queue_name": None, "job_variables": {}}},
@@ -896,16 +915,16 @@ def requests_for(w: dict) -> dict[str, dict]:
                                              "json": {"name": "ProcessWorker 7f3a", "heartbeat_interval_seconds": 30}},
         "WorkPoolsWorkersFilterFunction": {"path": {"work_pool_name": "pool-0"}, "json": _PAGE},
         "WorkPoolsWorkersDeleteFunction": {"setup": _named("worker"), "path": {"work_pool_name": "pool-0"}},
-        "WorkPoolsGetScheduledFlowRunsFunction": {"path": {"name": "pool-0"}, "json": {
-            "work_queue_names": [], "scheduled_before": poll_before}},
+        "WorkPoolsGetScheduledFlowRunsFunction": {"path": {"name": "pool-0"}, "json": worker_poll, "setup": _polled_before(
+            "work_pools/pool-0/get_scheduled_flow_runs", worker_poll)},
         "WorkQueuesCreateFunction": {"json": {"name": "agentq-{n}"}},
         "WorkQueuesReadFunction": {"path": {"id": w["default_queue"]}},
         "WorkQueuesReadByNameFunction": {"path": {"name": "default"}},
         "WorkQueuesUpdateFunction": {"path": {"id": w["queue"]}, "json": {"priority": 2}},
         "WorkQueuesDeleteFunction": {"setup": _named("queue")},
         "WorkQueuesStatusFunction": {"path": {"id": w["default_queue"]}},
-        "WorkQueuesGetRunsFunction": {"path": {"id": w["default_queue"]},
-                                      "json": {"limit": 10, "scheduled_before": poll_before}},
+        "WorkQueuesGetRunsFunction": {"path": {"id": w["default_queue"]}, "json": agent_poll, "setup": _polled_before(
+            f"work_queues/{w['default_queue']}/get_runs", agent_poll)},
         "WorkQueuesFilterFunction": {"json": _PAGE},
         # variables
         "VariablesCreateFunction": {"json": {"name": "var_{n}", "value": "x", "tags": []}},
@@ -987,6 +1006,8 @@ def shapes_for(w: dict) -> list[tuple[str, str, dict]]:
     day = {"after_": "2026-05-31T12:00:00+00:00", "before_": "2026-06-01T12:00:00+00:00"}
     fr_count = "FlowRunsCountFunction"
     tr_count = "TaskRunsCountFunction"
+    one_poll = {"deployment_ids": [dep], "scheduled_before": _iso(w["t_measure"] + dt.timedelta(seconds=10)),
+                "limit": 10}
     return [
         ("flow_runs/count: all runs", fr_count, {"json": {}}),
         ("flow_runs/count: state type COMPLETED", fr_count,
@@ -1017,9 +1038,8 @@ def shapes_for(w: dict) -> list[tuple[str, str, dict]]:
             "flow_runs": {"state": {"type": {"any_": ["CANCELLING"]}}}, "work_pools": {"name": {"any_": ["pool-0"]}}}}),
         ("deployments/filter: tag, limit 50", "DeploymentsFilterFunction", {"json": {
             "deployments": {"tags": {"all_": ["etl"]}}, "limit": 50, "sort": "NAME_ASC"}}),
-        ("deployments/get_scheduled_flow_runs: 1 deployment", "DeploymentsGetScheduledFlowRunsFunction", {"json": {
-            "deployment_ids": [dep], "scheduled_before": _iso(w["t_measure"] + dt.timedelta(seconds=10)),
-            "limit": 10}}),
+        ("deployments/get_scheduled_flow_runs: 1 deployment", "DeploymentsGetScheduledFlowRunsFunction", {
+            "json": one_poll, "setup": _polled_before("deployments/get_scheduled_flow_runs", one_poll)}),
         ("logs/filter: one flow run, limit 200", "LogsFilterFunction", {"json": {
             "logs": {"flow_run_id": {"any_": [w["completed_run"]]}}, "sort": "TIMESTAMP_ASC", "limit": 200}}),
         ("logs/filter: all logs, newest 200", "LogsFilterFunction", {"json": {"sort": "TIMESTAMP_DESC", "limit": 200}}),
