@@ -351,9 +351,10 @@ FLOW_RUNS = TableSpec(
               lambda d: (_ts("expected_start_time")(d) + "#" + d["id"]) if d.get("expected_start_time") else None,
               serves="flow_runs filter of a deployment sorted by expected start time (the UI's and "
                      "clients' common shape): reads offset+limit runs in order, ties by id as the sort"),
-        Index("by_state_type", "state_type", _get("state_type"), "created_sk", _ts("created"), shards=8,
-              serves="flow_runs filters by state type (8 shards: every run enters and leaves each state's "
-                     "partition, the RUNNING one ~12 WCU per run)"),
+        Index("by_state_type", "state_type", _get("state_type"), "created_sk", _ts("created"),
+              serves="flow_runs filters by state type (one partition per state type, not sharded: its key "
+                     "is also the ``state_type`` condition attribute; every run enters and leaves the "
+                     "RUNNING one, 6-12 WCU: README 'Hot partitions')"),
         Index("by_created", "all_pk", _const, "created_sk", _ts("created"), shards=8,
               serves="unselective flow_runs filters, in creation order (8 shards: every run write "
                      "rewrites the entry, ~18 WCU per run; README 'Hot partitions')"),

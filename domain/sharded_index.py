@@ -113,12 +113,8 @@ def _partition(store: Store, ix: Index, part: str, low: str | None, high: str | 
 
 
 def _unsharded_keys(ix: Index) -> list[str]:
-    """The partitions an item of ``ix`` was in before the index was sharded: ``all`` for the
-    constant-partition indexes, the state types for ``by_state_type``."""
-    if ix.pk_attr == "state_type":
-        from domain.orchestration.engine import STATE_TYPES
-
-        return list(STATE_TYPES)
+    """The partitions an item of ``ix`` was in before the index was sharded: every sharded index
+    so far is a constant-partition one (``all``)."""
     return [ALL]
 
 
