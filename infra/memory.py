@@ -41,6 +41,8 @@ def check_key_condition(sk_lte, sk_gte, sk_begins) -> None:
     """A DynamoDB Query has one sort-key condition: a range (``sk_gte``/``sk_lte``) or ``begins_with``."""
     if sk_begins is not None and (sk_lte is not None or sk_gte is not None):
         raise ValueError("a query takes sk_begins or a range (sk_gte/sk_lte), not both")
+    if "" in (sk_lte, sk_gte, sk_begins):
+        raise ValueError("DynamoDB refuses an empty string as a key condition's operand")
 
 
 def check_distinct_items(ops: Sequence[TxOp]) -> None:
@@ -190,6 +192,8 @@ class MemoryStore:
     def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False, limit=None) -> Iterator[Doc]:
         self.calls.append("Query")
         check_key_condition(sk_lte, sk_gte, sk_begins)
+        if pk == "":
+            raise ValueError(f"DynamoDB refuses an empty string as a partition key ({self.spec.name}.{index})")
         ix = self.spec.index(index)
         with self._lock:
             rows = []

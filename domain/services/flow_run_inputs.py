@@ -10,7 +10,7 @@ Query of ``by_flow_run`` (key-sorted, ``begins_with``).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -39,12 +39,16 @@ class FlowRunInputCreate(BaseModel):
     @field_validator("key")
     @classmethod
     def _key(cls, v: str) -> str:
-        if v and not _KEY_RE.match(v):
+        # an empty key cannot be an index key in DynamoDB (``by_flow_run``): refused with the same
+        # text (the reference stores it; no client sends one)
+        if not v or not _KEY_RE.match(v):
             raise ValueError("value must only contain lowercase letters, numbers, and dashes.")
         return v
 
 
 class FlowRunInputFilter(Embedded):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (# the reference's parameter order
+        "prefix", "limit", "exclude_keys")
     prefix: str
     limit: int = 1
     exclude_keys: list[str] = []
@@ -91,7 +95,8 @@ def delete(ctx: Ctx, flow_run_id: str, key: str) -> None:
 def filter_inputs(ctx: Ctx, flow_run_id: str, body: FlowRunInputFilter) -> list[dict[str, Any]]:
     """Inputs whose key starts with ``prefix``, not excluded, oldest first, at most ``limit``."""
     excluded = set(body.exclude_keys)
-    found = [d for d in ctx.stores.flow_run_inputs.query("by_flow_run", flow_run_id, sk_begins=body.prefix)
+    # an empty prefix is every key (DynamoDB refuses an empty ``begins_with`` operand)
+    found = [d for d in ctx.stores.flow_run_inputs.query("by_flow_run", flow_run_id, sk_begins=body.prefix or None)
              if d["key"] not in excluded]
     found.sort(key=lambda d: (sort_key(parse(d["created"])), d["id"]))
     limit = max(0, body.limit)

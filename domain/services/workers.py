@@ -95,6 +95,7 @@ class WorkerFilter(_TopLevelFilter):
 class WorkerQuery(Page):
     """``workers`` is read; the 2.20 client sends its filter as ``worker_filter``, which is
     ignored like any unknown key (quirk Q8)."""
+    BODY_ORDER: ClassVar[tuple[str, ...]] = ("limit", "workers", "offset")  # the reference's
 
     workers: WorkerFilter | None = None
 
@@ -106,6 +107,16 @@ def _threshold(ctx: Ctx, interval: int | None) -> dt.timedelta:
     s = ctx.settings
     return dt.timedelta(seconds=s.foreman_inactivity_heartbeat_multiple
                         * (interval or s.foreman_fallback_heartbeat_interval_seconds))
+
+
+def _online_until(ctx: Ctx, now: dt.datetime, interval: int | None) -> str:
+    """When a worker heartbeating now stops being ONLINE. The reference stores any integer
+    interval; one whose threshold falls outside the calendar ends at its edge: the end of time for
+    a huge interval, now (offline at once) for a hugely negative one."""
+    try:
+        return sort_key(now + _threshold(ctx, interval))
+    except OverflowError:
+        return sort_key(dt.datetime.max if (interval or 0) > 0 else now)
 
 
 def is_online(doc: Doc, now: dt.datetime) -> bool:
@@ -146,7 +157,7 @@ def heartbeat(ctx: Ctx, pool_name: str, body: WorkerHeartbeat) -> None:
         if body.heartbeat_interval_seconds is not None:
             doc["heartbeat_interval_seconds"] = body.heartbeat_interval_seconds
         doc.update(updated=stamp, last_heartbeat_time=stamp, status="ONLINE")
-        doc["_online_until"] = sort_key(now + _threshold(ctx, doc["heartbeat_interval_seconds"]))
+        doc["_online_until"] = _online_until(ctx, now, doc["heartbeat_interval_seconds"])
         doc = {**{k: doc.get(k) for k in WIRE_KEYS}, "_online_until": doc["_online_until"]}
         try:
             ctx.stores.workers.put(doc, cond=Cond.exists() if existing else Cond.absent())

@@ -77,3 +77,32 @@ class TestRunHistory:
         assert (r.status_code, r.json()) == (200, [{"interval_start": "9999-01-01T00:00:00+00:00",
                                                     "interval_end": "9999-12-31T23:59:59.999999+00:00",
                                                     "states": []}])
+
+
+class TestCreateFlowRunInput:
+    def test_an_empty_key_is_422_not_500(self, client):
+        """DynamoDB cannot index an empty key (the reference stores it; no client sends one): refused
+        with the key rule's text, and nothing is stored."""
+        flow = client.post("flows/", json={"name": "f"}).json()
+        run = client.post("flow_runs/", json={"flow_id": flow["id"]}).json()
+        r = client.post(f"flow_runs/{run['id']}/input", json={"key": "", "value": "1"})
+        assert r.status_code == 422
+        assert r.json()["exception_detail"] == [{"loc": ["body", "key"], "type": "value_error",
+                                                 "msg": "value must only contain lowercase letters, numbers, "
+                                                        "and dashes."}]
+        assert client.post(f"flow_runs/{run['id']}/input/filter", json={"prefix": ""}).json() == []
+
+
+class TestWorkerHeartbeat:
+    def test_an_interval_past_the_calendar_is_kept_and_the_pool_stays_readable(self, client):
+        """The reference answers 204 and then 500s on every ``workers/filter`` of the pool; flowplane
+        keeps the interval as given: a huge one is ONLINE until the end of time, a hugely negative
+        one OFFLINE at once."""
+        assert client.post("work_pools/", json={"name": "p"}).status_code == 201
+        for name, interval in (("big", 10**15), ("negative", -21_305_304_001)):
+            r = client.post("work_pools/p/workers/heartbeat", json={"name": name, "heartbeat_interval_seconds": interval})
+            assert r.status_code == 204
+        r = client.post("work_pools/p/workers/filter", json={})
+        assert r.status_code == 200
+        assert {w["name"]: (w["heartbeat_interval_seconds"], w["status"]) for w in r.json()} == {
+            "big": (10**15, "ONLINE"), "negative": (-21_305_304_001, "OFFLINE")}
