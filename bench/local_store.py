@@ -136,20 +136,33 @@ def scenarios(state: dict, now: dt.datetime) -> dict:
     }
 
 
-def measure(client: httpx.Client, method: str, path: str, body, n: int) -> dict:
-    for _ in range(3):
-        _ok(client.request(method, path, json=body))
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        r = client.request(method, path, json=body)
-        times.append((time.perf_counter() - t0) * 1000)
-        _ok(r)
-    times.sort()
-    answer = r.json()
-    shape = len(answer) if isinstance(answer, list) else answer if isinstance(answer, int) else "object"
-    return {"median_ms": round(statistics.median(times), 2), "p90_ms": round(times[int(0.9 * (len(times) - 1))], 2),
-            "answer": shape}
+def measure_interleaved(clients: dict[str, httpx.Client], requests: dict[str, tuple], n: int) -> dict:
+    """Median and p90 of ``n`` timed requests (after 3 untimed) per server, one request to each in
+    turn (the order alternating), so load from other work on a shared machine falls on both servers
+    alike instead of on whichever was being measured at the time."""
+    names = list(clients)
+    for name in names:
+        method, path, body = requests[name]
+        for _ in range(3):
+            _ok(clients[name].request(method, path, json=body))
+    times: dict[str, list[float]] = {name: [] for name in names}
+    last: dict[str, httpx.Response] = {}
+    for i in range(n):
+        for name in (names if i % 2 == 0 else names[::-1]):
+            method, path, body = requests[name]
+            t0 = time.perf_counter()
+            r = clients[name].request(method, path, json=body)
+            times[name].append((time.perf_counter() - t0) * 1000)
+            _ok(r)
+            last[name] = r
+    out = {}
+    for name in names:
+        ts = sorted(times[name])
+        answer = last[name].json()
+        shape = len(answer) if isinstance(answer, list) else answer if isinstance(answer, int) else "object"
+        out[name] = {"median_ms": round(statistics.median(ts), 2), "p90_ms": round(ts[int(0.9 * (len(ts) - 1))], 2),
+                     "answer": shape}
+    return out
 
 
 def machine() -> str:
@@ -193,9 +206,10 @@ def main() -> int:
                 took = {n: f.result() for n, f in futures.items()}
             print(f"seeded {size} runs: " + ", ".join(f"{n} {s:.0f}s" for n, s in took.items()), flush=True)
             row: dict = {"seed_seconds": {n: round(s, 1) for n, s in took.items()}, "ops": {}}
-            for name, client in clients.items():
-                for label, (method, path, body) in scenarios(states[name], now).items():
-                    row["ops"].setdefault(label, {})[name] = measure(client, method, path, body, args.requests)
+            plans = {name: scenarios(states[name], now) for name in clients}
+            for label in plans["flowplane"]:
+                row["ops"][label] = measure_interleaved(
+                    clients, {name: plans[name][label] for name in clients}, args.requests)
             for by in row["ops"].values():
                 by["ratio"] = round(by["flowplane"]["median_ms"] / by["reference"]["median_ms"], 2)
                 by["same_answer"] = by["flowplane"]["answer"] == by["reference"]["answer"]
