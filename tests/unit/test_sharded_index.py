@@ -154,7 +154,7 @@ class TestQueryAll:
         spec = TableSpec("Logs", indexes=(Index("by_run", "run", lambda d: d.get("run"), "ts_sk",
                                                 lambda d: f"{d['ts']}#{d['id']}", unique_sk=True),))
         store = store_with([{"id": uid(n), "run": "r", "ts": f"{n % 50:02d}"} for n in range(100)], spec)
-        want = sorted((f"{n % 50:02d}#{uid(n)}" for n in range(100)))
+        want = sorted(f"{n % 50:02d}#{uid(n)}" for n in range(100))
         stream = query_all(store, "by_run", "r", expect=10)
         assert [f"{d['ts']}#{d['id']}" for d in (next(stream) for _ in range(10))] == want[:10]
         assert (store.queries, store.returned) == ([("r", 10)], 10)
