@@ -167,12 +167,21 @@ def _require(ctx: FilterContext | None, what: str) -> FilterContext:
 
 
 def _parse_datetime_input(value: Any) -> Any:
-    """ISO-8601 with ``T`` or space, ``Z`` or offset; anything else is left to pydantic."""
+    """ISO-8601 with ``T`` or space, ``Z`` or offset; anything else is left to pydantic. A time
+    whose UTC instant falls outside years 1–9999 (``0001-01-01T00:00:00+00:01``) is unparseable
+    here (the reference answers 500)."""
     if isinstance(value, str):
         try:
-            return timeutil.parse(value)
+            parsed = timeutil.parse(value)
         except ValueError:
             return value
+        try:
+            parsed.astimezone(timeutil.UTC)
+        except OverflowError:
+            from pydantic_core import PydanticCustomError
+
+            raise PydanticCustomError("datetime_parsing", "invalid datetime format") from None
+        return parsed
     return value
 
 

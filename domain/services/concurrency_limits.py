@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from domain import ids
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound, ServiceUnavailable
-from domain.parsing import Embedded, V1Int, V1Str
+from domain.parsing import Embedded, Offset, V1Int, V1Str
 from domain.ports import Cond, Doc, TxDelete, TxPut
 from domain.sharded_index import query_all
 from domain.timeutil import iso_utc
@@ -47,7 +47,7 @@ class ConcurrencyLimitQuery(Embedded):
     """``{"offset", "limit"}`` (the shape of ``queries.Page``, which this module does not import:
     it would bring the filter models into every cold start of the write routes)."""
 
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0  # clamped: a huge offset is an empty page, not an islice error
     limit: int | None = None
 
 

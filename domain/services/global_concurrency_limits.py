@@ -36,7 +36,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from domain import ids
 from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound, ServiceUnavailable, Unprocessable
-from domain.parsing import Embedded
+from domain.parsing import Embedded, Offset
 from domain.ports import Cond, Doc, TxDelete, TxOp, TxPut
 from domain.sharded_index import query_all
 from domain.timeutil import iso_utc, parse
@@ -89,7 +89,7 @@ class LimitQuery(Embedded):
     """``{"offset", "limit"}`` (the shape of ``queries.Page``, which this module does not import:
     it would bring the filter models into every cold start of the write routes)."""
 
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0  # clamped: a huge offset is an empty page, not an islice error
     limit: int | None = None
 
 

@@ -106,3 +106,35 @@ class TestWorkerHeartbeat:
         assert r.status_code == 200
         assert {w["name"]: (w["heartbeat_interval_seconds"], w["status"]) for w in r.json()} == {
             "big": (10**15, "ONLINE"), "negative": (-21_305_304_001, "OFFLINE")}
+
+
+class TestConcurrencyLimitFilters:
+    def test_an_offset_near_the_largest_integer_is_an_empty_page_not_500(self, client):
+        """``offset + limit`` past ``sys.maxsize`` crashed the index read; the reference answers [] for
+        2**63 - 200 and 500 for 10**30: both are an empty page here, for both kinds of limit."""
+        assert client.post("concurrency_limits/", json={"tag": "t", "concurrency_limit": 1}).status_code == 200
+        for path in ("concurrency_limits/filter", "v2/concurrency_limits/filter"):
+            for offset in (9_223_372_036_854_775_608, 10**30):
+                r = client.post(path, json={"offset": offset})
+                assert (r.status_code, r.json()) == (200, [])
+
+
+class TestFilterDatetimes:
+    def test_a_time_whose_utc_instant_is_before_year_one_is_422_where_the_reference_answers_500(self, client):
+        for path, body in (
+            ("deployments/count", {"flow_runs": {"start_time": {"after_": "0001-01-01T00:00:00+00:01"}}}),
+            ("ui/task_runs/dashboard/counts", {"task_runs": {"start_time": {"after_": "0001-01-01T00:00:00+00:01"}}}),
+            ("flow_runs/filter", {"flow_runs": {"start_time": {"before_": "9999-12-31T23:59:00-00:05"}}}),
+        ):
+            r = client.post(path, json=body)
+            where = next(iter(body))
+            field = "after_" if "after_" in body[where]["start_time"] else "before_"
+            given = body[where]["start_time"][field]
+            assert r.status_code == 422, path
+            assert r.json()["exception_detail"] == [{"loc": ["body", where, "start_time", field],
+                                                     "msg": f"Unable to parse string [{given}]",
+                                                     "type": "value_error.parser"}]
+
+    def test_the_same_instants_inside_the_calendar_are_fine(self, client):
+        r = client.post("flow_runs/filter", json={"flow_runs": {"start_time": {"after_": "0001-01-01T00:00:00-00:01"}}})
+        assert (r.status_code, r.json()) == (200, [])
