@@ -36,6 +36,9 @@ _STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
 )
 
 
+OUT_OF_RANGE = "A date or number in the request is out of range."
+
+
 def json_response(content: Any, status: int = 200, headers: dict | None = None) -> Response:
     return Response(
         json.dumps(content, separators=(",", ":"), ensure_ascii=False),
@@ -186,6 +189,12 @@ def install_error_handlers(app: FastAPI) -> None:
             detail += _body_errors(request)
         return _envelope(request, detail)
 
+    async def on_overflow(request: Request, exc: OverflowError) -> Response:
+        # a date or number from the request pushed a computation past its type's range (a time
+        # whose UTC instant is before year 1, an interval of 10**15 days…): the reference answers
+        # 500; a clear 422 in its ``HTTPException`` envelope here
+        return json_response({"detail": OUT_OF_RANGE}, 422)
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         import logging
 
@@ -195,6 +204,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, on_domain_error)
     app.add_exception_handler(errors.InvalidInput, on_invalid)
     app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(OverflowError, on_overflow)
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -138,3 +138,36 @@ class TestFilterDatetimes:
     def test_the_same_instants_inside_the_calendar_are_fine(self, client):
         r = client.post("flow_runs/filter", json={"flow_runs": {"start_time": {"after_": "0001-01-01T00:00:00-00:01"}}})
         assert (r.status_code, r.json()) == (200, [])
+
+
+BEFORE_YEAR_ONE = "0001-01-01T00:00:00+00:01"  # its UTC instant is 23:59 on 31 Dec of year 0
+OUT_OF_RANGE = {"detail": "A date or number in the request is out of range."}
+
+
+class TestOutOfRangeTimes:
+    """A time from the request whose UTC instant leaves the calendar (or an arithmetic overflow it
+    causes) is one 422 ``{"detail": …}`` for every route (``handlers/_app.py``), not a 500."""
+
+    def test_log_timestamp_is_422_where_the_reference_answers_500(self, client):
+        r = client.post("logs/", json=[{"name": "x", "level": 20, "message": "m", "timestamp": BEFORE_YEAR_ONE}])
+        assert (r.status_code, r.json()) == (422, OUT_OF_RANGE)
+        assert client.post("logs/filter", json={}).json() == []
+
+    def test_history_start_is_422_where_the_reference_answers_500(self, client):
+        r = client.post("flow_runs/history", json={"history_start": BEFORE_YEAR_ONE, "history_end": "2000-01-01T00:00:00Z",
+                                                   "history_interval_seconds": 3600})
+        assert (r.status_code, r.json()) == (422, OUT_OF_RANGE)
+
+    def test_scheduled_before_of_a_pool_poll_is_422_where_the_reference_answers_500(self, client):
+        assert client.post("work_pools/", json={"name": "p"}).status_code == 201
+        r = client.post("work_pools/p/get_scheduled_flow_runs", json={"scheduled_before": BEFORE_YEAR_ONE})
+        assert (r.status_code, r.json()) == (422, OUT_OF_RANGE)
+
+    def test_a_scheduled_time_flowplane_cannot_store_in_utc_is_422_and_no_run_is_left(self, client):
+        """The reference stores it with the caller's offset (201); flowplane keeps times in UTC,
+        which cannot hold this one: refused, all or nothing."""
+        flow = client.post("flows/", json={"name": "f"}).json()
+        r = client.post("flow_runs/", json={"flow_id": flow["id"], "state": {
+            "type": "SCHEDULED", "state_details": {"scheduled_time": BEFORE_YEAR_ONE}}})
+        assert (r.status_code, r.json()) == (422, OUT_OF_RANGE)
+        assert client.post("flow_runs/filter", json={}).json() == []
