@@ -426,14 +426,15 @@ def _task_candidates(ctx: Ctx, q: TaskRunQuery) -> Iterable[Doc]:
             return itertools.chain.from_iterable(ctx.stores.task_runs.query("by_flow_run", x) for x in sorted(frids))
     if q.flow_runs is not None and (rids := q.flow_runs.exact_ids()) is not None:
         return itertools.chain.from_iterable(ctx.stores.task_runs.query("by_flow_run", x) for x in sorted(rids))
+    if t is not None and (tags := t.required_tags()):
+        return tag_index.fetch(ctx.stores.task_runs, tag_index.object_ids(ctx, "task_run", min(tags)))
     return query_all(ctx.stores.task_runs, "by_created", descending=True)
 
 
-    if t is not None and (tags := t.required_tags()):
-        return tag_index.fetch(ctx.stores.task_runs, tag_index.object_ids(ctx, "task_run", min(tags)))
-def _tasks_matching(ctx: Ctx, q: TaskRunQuery, candidates: Iterable[Doc] | None = None) -> Iterator[Doc]:
+def _tasks_matching(ctx: Ctx, q: TaskRunQuery, candidates: Iterable[Doc] | None = None, chunk_size: int = 100,
+                    ) -> Iterator[Doc]:
     fctx = StoreContext(ctx)
-    for chunk in _chunks(_task_candidates(ctx, q) if candidates is None else candidates, 100):
+    for chunk in _chunks(_task_candidates(ctx, q) if candidates is None else candidates, chunk_size):
         rows = [t for t in chunk if q.task_runs is None or q.task_runs.matches(t, fctx)]
         if rows and (q.flow_runs is not None or q.flows is not None or q.deployments is not None):
             runs = _by_id(ctx.stores.flow_runs.get_many({t["flow_run_id"] for t in rows if t.get("flow_run_id")}))
@@ -443,8 +444,24 @@ def _tasks_matching(ctx: Ctx, q: TaskRunQuery, candidates: Iterable[Doc] | None 
         yield from rows
 
 
+def _ordered_task_candidates(ctx: Ctx, q: TaskRunQuery, page: int) -> Iterable[Doc] | None:
+    """Task runs of a required tag in ID_DESC (the default sort) from the tag index, read about
+    ``page`` at a time, when no narrower predicate (ids, flow runs) applies; else None."""
+    t = q.task_runs
+    if q.sort != TaskRunSort.ID_DESC or t is None or t.exact_ids() is not None or t.exact_flow_run_ids() is not None:
+        return None
+    if (q.flow_runs is not None and q.flow_runs.exact_ids() is not None) or not (tags := t.required_tags()):
+        return None
+    ids = tag_index.object_ids(ctx, "task_run", min(tags), descending=True, page=page)
+    return tag_index.fetch(ctx.stores.task_runs, ids, batch=min(page, 100))
+
+
 def filter_task_runs(ctx: Ctx, q: TaskRunQuery) -> list[Doc]:
     limit = check_limit(ctx, q.limit)
+    page = max(1, q.offset + limit)
+    if (ordered := _ordered_task_candidates(ctx, q, page)) is not None:  # stop once the page is full
+        matching = _tasks_matching(ctx, q, ordered, chunk_size=min(page, 100))
+        return list(itertools.islice(matching, q.offset, q.offset + limit))
     rows = sort_documents(list(_tasks_matching(ctx, q)), q.sort)
     return rows[q.offset:q.offset + limit]
 

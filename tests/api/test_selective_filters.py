@@ -318,10 +318,25 @@ class TestFilterFlowRunsByStateAndDimension:
 
 
 class TestFilterTaskRunsByTag:
-    def test_tagged_task_runs_match_the_general_path(self, client, monkeypatch):
+    @pytest.mark.parametrize("sort", ["ID_DESC", "NAME_ASC", "EXPECTED_START_TIME_DESC"])
+    def test_tagged_task_runs_match_the_general_path(self, client, monkeypatch, sort):
         run = create_run(client, make_flow(client, "tf"))
-        for i in range(6):
-            create_task(client, run["id"], dynamic_key=str(i), tags=[["db"], ["db", "io"], []][i % 3])
-        got = ask(client, monkeypatch, "task_runs/filter", {"task_runs": {"tags": {"all_": ["db"]}}, "limit": 3})
-        assert len(got) == 3 and all("db" in t["tags"] for t in got)
-        assert ask(client, monkeypatch, "task_runs/count", {"task_runs": {"tags": {"all_": ["io", "db"]}}}) == 2
+        made = [create_task(client, run["id"], dynamic_key=str(i), name=f"t{i}", tags=[["db"], ["db", "io"], []][i % 3])
+                for i in range(9)]
+        everything = ask(client, monkeypatch, "task_runs/filter", {"task_runs": {"tags": {"all_": ["db"]}}, "sort": sort})
+        assert sorted(ids(everything)) == sorted(t["id"] for t in made if "db" in t["tags"])
+        for offset, limit in [(0, 2), (1, 3), (5, 2)]:
+            body = {"task_runs": {"tags": {"all_": ["db"]}}, "sort": sort, "offset": offset, "limit": limit}
+            assert ids(ask(client, monkeypatch, "task_runs/filter", body)) == ids(everything)[offset:offset + limit]
+        if sort == "ID_DESC":
+            assert ids(everything) == sorted(ids(everything), reverse=True)
+        assert ask(client, monkeypatch, "task_runs/count", {"task_runs": {"tags": {"all_": ["io", "db"]}}}) == 3
+
+    def test_reads_the_tag_index_in_order(self, client, indexes_read):
+        run = create_run(client, make_flow(client, "tf"))
+        for i in range(4):
+            create_task(client, run["id"], dynamic_key=str(i), tags=["db"])
+        indexes_read.clear()
+        r = client.post("task_runs/filter", json={"task_runs": {"tags": {"all_": ["db"]}}, "limit": 2})
+        assert r.status_code == 200 and len(r.json()) == 2
+        assert indexes_read == ["TagIndex.by_tag"]
