@@ -395,7 +395,8 @@ FLOW_RUNS = TableSpec(
         # after offset+limit. 18 of DynamoDB's 20 GSIs per table with these three.
         Index("by_deployment_state", "deployment_state", _with_state("deployment_id"), "state_exp_sk",
               _expected_then_id,
-              serves="flow_runs filter/count by deployment + state type (ordered by expected start, id)"),
+              serves="flow_runs filter/count by deployment + state type (ordered by expected start, id); "
+                     "with by_flow_state and by_work_queue_state FlowRuns' GSIs 16-18 of DynamoDB's 20"),
         Index("by_flow_state", "flow_state", _with_state("flow_id"), "state_exp_sk", _expected_then_id,
               serves="flow_runs filter/count by flow + state type (ordered by expected start, id)"),
         Index("by_work_queue_state", "work_queue_state", _with_state("work_queue_id"), "state_exp_sk",
