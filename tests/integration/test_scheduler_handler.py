@@ -99,8 +99,9 @@ class TestSchedulerHandler:
         out = tick()
         assert out["scheduled"] == 3
         # late-runs and pause-expiry Queries (nothing to do), due Query, BatchGetItem of the page,
-        # runs Query, 3 conditional puts, due_at put
-        assert sorted(dynamo_calls) == sorted(["Query", "Query"] + ["Query", "BatchGetItem", "Query"] + ["PutItem"] * 4)
+        # runs Query, 3 conditional inserts (each a transaction with the run's counters), due_at put
+        assert sorted(dynamo_calls) == sorted(["Query", "Query"] + ["Query", "BatchGetItem", "Query"]
+                                              + ["TransactWriteItems"] * 3 + ["PutItem"])
 
     def test_summary_is_json_with_counts(self, client, flow):
         deploy(client, flow["id"])
