@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from domain.ports import FLOW_RUNS
 from handlers import scheduler as handler_mod
 
 UTC = dt.timezone.utc
@@ -70,6 +71,10 @@ def set_state(client, run_id, state_type, force=True) -> None:
 # ----------------------------------------------------------------------------------- the handler
 
 
+# the late-runs service reads every shard of the sparse late_candidates index
+LATE_SHARDS = FLOW_RUNS.index("late_candidates").shards
+
+
 class TestSchedulerHandler:
     def test_sample_event_is_the_generated_scheduled_event(self):
         from infra.local.events import scheduled_event
@@ -85,22 +90,23 @@ class TestSchedulerHandler:
         tick()
         dynamo_calls.clear()
         out = tick()
-        assert list(dynamo_calls) == ["Query"] * 3  # late_candidates, paused_by_timeout, due
+        assert list(dynamo_calls) == ["Query"] * (LATE_SHARDS + 2)  # late_candidates' shards, paused_by_timeout, due
         assert (out["scheduled"], out["deployments"], out["source"]) == (0, 0, "tick")
 
     def test_tick_on_empty_tables_is_one_query_per_index(self, app, dynamo_calls):
         dynamo_calls.clear()
         tick()
-        assert list(dynamo_calls) == ["Query"] * 3
+        assert list(dynamo_calls) == ["Query"] * (LATE_SHARDS + 2)
 
     def test_a_due_hourly_deployment_costs_six_requests(self, client, flow, dynamo_calls):
         deploy(client, flow["id"])
         dynamo_calls.clear()
         out = tick()
         assert out["scheduled"] == 3
-        # late-runs and pause-expiry Queries (nothing to do), due Query, BatchGetItem of the page,
-        # runs Query, 3 conditional inserts (each a transaction with the run's counters), due_at put
-        assert sorted(dynamo_calls) == sorted(["Query", "Query"] + ["Query", "BatchGetItem", "Query"]
+        # late-runs (one per shard) and pause-expiry Queries (nothing to do), due Query, BatchGetItem
+        # of the page, runs Query, 3 conditional inserts (each a transaction with the run's
+        # counters), due_at put
+        assert sorted(dynamo_calls) == sorted(["Query"] * (LATE_SHARDS + 1) + ["Query", "BatchGetItem", "Query"]
                                               + ["TransactWriteItems"] * 3 + ["PutItem"])
 
     def test_summary_is_json_with_counts(self, client, flow):
@@ -151,7 +157,7 @@ class TestSchedulerHandler:
             dynamo_ctx.settings = saved
         assert out == {"scheduled": 0, "deployments": 0, "source": "tick", "enabled": False, "late": 0,
                        "expired_pauses": 0, "service_failures": 0, "services_incomplete": False}
-        assert list(dynamo_calls) == ["Query", "Query"]  # late candidates, expired pauses: none
+        assert list(dynamo_calls) == ["Query"] * (LATE_SHARDS + 1)  # late candidates' shards, expired pauses: none
 
     def test_lambda_time_budget_leaves_the_rest_due(self, client, flow):
         deploy(client, flow["id"])
