@@ -14,6 +14,9 @@ disagree with its tags. Items carry no copy of the object: a read takes the ids 
 order, batch-gets the objects and evaluates the whole filter on them, so an item left by an
 interrupted upgrade or a cascade costs a read, never a wrong answer.
 
+An object with more than ``MAX_TAG_ITEMS`` distinct tags has one item in its kind's overflow
+partition instead (its writes must fit in one transaction), which every read by tag reads too.
+
 Names and ids never change after creation, so an object's items only move when its tags do.
 Stores written before this index existed are filled in by ``backfill`` (``flowplane tag-index
 backfill``); until then their tagged objects are not found by tag.
@@ -31,6 +34,10 @@ from domain.ports import Doc, Store, TxDelete, TxOp, TxPut
 Kind = Literal["deployment", "flow_run", "task_run"]
 
 _MAX_PK_BYTES = 1024  # DynamoDB allows 2048 in a partition key; longer tags are hashed
+# An object with more distinct tags than this gets one "overflow" item instead of one per tag (its
+# writes must fit in one transaction of at most 100 items, beside the object and its other
+# companions); every read by tag reads the kind's overflow partition too, and re-checks the tags.
+MAX_TAG_ITEMS = 40
 
 
 def partition(kind: Kind, tag: str) -> str:
@@ -39,6 +46,12 @@ def partition(kind: Kind, tag: str) -> str:
     if len(pk.encode("utf-8", "surrogatepass")) > _MAX_PK_BYTES:
         pk = f"{kind}#sha256:{hashlib.sha256(tag.encode('utf-8', 'surrogatepass')).hexdigest()}"
     return pk
+
+
+def overflow(kind: Kind) -> str:
+    """The partition of the objects with more than MAX_TAG_ITEMS tags (no tag partition is
+    ``<kind>:...``: those are ``<kind>#<tag>``)."""
+    return f"{kind}:overflow"
 
 
 def order_key(kind: Kind, doc: Doc) -> str:
@@ -53,14 +66,10 @@ def items(kind: Kind, doc: Doc | None) -> dict[str, Doc]:
     """The tag items ``doc`` should have (item id -> item)."""
     if doc is None:
         return {}
-    out: dict[str, Doc] = {}
-    for tag in doc.get("tags") or ():
-        if not isinstance(tag, str):
-            continue
-        pk = partition(kind, tag)
-        out[f"{pk}#{doc['id']}"] = {"id": f"{pk}#{doc['id']}", "tag_pk": pk, "order_sk": order_key(kind, doc),
-                                    "object_id": doc["id"]}
-    return out
+    tags = list(dict.fromkeys(t for t in doc.get("tags") or () if isinstance(t, str)))
+    pks = [overflow(kind)] if len(tags) > MAX_TAG_ITEMS else [partition(kind, t) for t in tags]
+    return {f"{pk}#{doc['id']}": {"id": f"{pk}#{doc['id']}", "tag_pk": pk, "order_sk": order_key(kind, doc),
+                                  "object_id": doc["id"]} for pk in pks}
 
 
 def ops(ctx: Ctx, kind: Kind, old: Doc | None, new: Doc | None) -> list[TxOp]:
@@ -86,8 +95,8 @@ def object_ids(ctx: Ctx, kind: Kind, tag: str, *, descending: bool = False, page
     only when the caller iterates on (``domain.sharded_index``)."""
     from domain.sharded_index import query_partitions
 
-    for item in query_partitions(ctx.stores.tag_index, "by_tag", [partition(kind, tag)], descending=descending,
-                                 expect=page):
+    pks = [partition(kind, tag), overflow(kind)]  # an object is in one of them, never both
+    for item in query_partitions(ctx.stores.tag_index, "by_tag", pks, descending=descending, expect=page):
         yield item["object_id"]
 
 
