@@ -1077,7 +1077,12 @@ class World:
         self._n = 0
 
     def grow(self, deployments: int, runs: int, total: int | None = None, log=print) -> None:
+        from domain import run_counters
+
         populate(self.ctx.stores, self.w, deployments, runs, start=self.runs, total=total, log=log)
+        # the cloned history is written around the run write paths, so its counters are built
+        # here (unbilled), as `flowplane counters rebuild` would: counts then answer what they say
+        run_counters.rebuild(self.ctx)
         self.deployments, self.runs = deployments, runs
         gc.collect()
 
