@@ -52,6 +52,8 @@ _V1 = {
 }
 
 
+_DATETIME_ERRORS = frozenset({"datetime_parsing", "datetime_type", "datetime_from_date_parsing"})
+
 # pydantic v2 puts the tried member's name into the loc of union errors; v1 did not.
 _UNION_MEMBER_TAGS = frozenset({"IntervalSchedule", "CronSchedule", "RRuleSchedule"})
 
@@ -69,7 +71,13 @@ def _v1(err: dict[str, Any], prefix: tuple) -> dict[str, Any]:
     if not err.get("loc") and kind in ("value_error", "assertion_error"):
         loc.append("__root__")  # a model-level validator: v1 reported it at ``__root__``
     out: dict[str, Any]
-    if err.get("input", ...) is None and (kind.endswith("_type") or kind in ("model_type", "model_attributes_type")):
+    if kind in _DATETIME_ERRORS and loc[:1] == ["body"]:
+        # the reference's body datetimes are pendulum's DateTimeTZ: a string it cannot parse, or
+        # anything else that is not a datetime
+        given = err.get("input")
+        out = ({"msg": f"Unable to parse string [{given}]", "type": "value_error.parser"} if isinstance(given, str)
+               else {"msg": "Unrecognized datetime.", "type": "value_error"})
+    elif err.get("input", ...) is None and (kind.endswith("_type") or kind in ("model_type", "model_attributes_type")):
         out = {"msg": "none is not an allowed value", "type": "type_error.none.not_allowed"}
     elif kind in _V1:
         msg, typ = _V1[kind]
@@ -119,8 +127,13 @@ def parse_model(model: type[M], data: Any, prefix: tuple = ("body",), ignore: tu
     paging and sort: the reference never read them)."""
     if issubclass(model, Embedded):
         if data is not None and not isinstance(data, dict):
-            raise InvalidInput([{"loc": [*prefix, f.alias or n], "msg": "field required", "type": "value_error.missing"}
-                                for n, f in model.model_fields.items() if n not in ignore])
+            names = [f.alias or n for n, f in model.model_fields.items() if n not in ignore]
+            names.sort(key=lambda n: n != "limit")  # the reference's limit is a dependency, checked first
+            order = getattr(model, "BODY_ORDER", None)  # else its route's parameters, in their order
+            if order:
+                names = [n for n in order if n not in ignore]
+            raise InvalidInput([{"loc": [*prefix, n], "msg": "field required", "type": "value_error.missing"}
+                                for n in names])
         if ignore and isinstance(data, dict):
             data = {k: v for k, v in data.items() if k not in ignore}
     elif data is None:

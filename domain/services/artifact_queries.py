@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from domain.context import Ctx
 from domain.filters import (
@@ -116,18 +116,26 @@ class _Related(Embedded):
 
 
 class ArtifactCount(_Related):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (  # the reference's parameter order
+        "artifacts", "flow_runs", "task_runs", "flows", "deployments")
     artifacts: ArtifactFilter | None = None
 
 
 class ArtifactQuery(ArtifactCount, Page):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (  # the reference's parameter order
+        "limit", "sort", "offset", "artifacts", "flow_runs", "task_runs", "flows", "deployments")
     sort: ArtifactSort = ArtifactSort.ID_DESC
 
 
 class CollectionCount(_Related):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (  # the reference's parameter order
+        "artifacts", "flow_runs", "task_runs", "flows", "deployments")
     artifacts: ArtifactCollectionFilter | None = None
 
 
 class CollectionQuery(CollectionCount, Page):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (  # the reference's parameter order
+        "limit", "sort", "offset", "artifacts", "flow_runs", "task_runs", "flows", "deployments")
     sort: ArtifactSort = ArtifactSort.ID_DESC
 
 

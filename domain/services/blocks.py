@@ -27,7 +27,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -148,11 +148,14 @@ class BlockDocumentUpdate(BaseModel):
 
 
 class BlockTypeQuery(Page):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (  # the reference's parameter order
+        "limit", "block_types", "block_schemas", "offset")
     block_types: BlockTypeFilter | None = None
     block_schemas: BlockSchemaFilter | None = None
 
 
 class BlockSchemaQuery(Page):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = ("limit", "block_schemas", "offset")  # the reference's
     block_schemas: BlockSchemaFilter | None = None
 
 
@@ -163,6 +166,8 @@ class BlockDocumentCount(Embedded):
 
 
 class BlockDocumentQuery(Page):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (  # the reference's parameter order
+        "limit", "block_documents", "block_types", "block_schemas", "include_secrets", "sort", "offset")
     block_documents: BlockDocumentFilter | None = None
     block_types: BlockTypeFilter | None = None
     block_schemas: BlockSchemaFilter | None = None

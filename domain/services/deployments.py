@@ -553,8 +553,14 @@ def read_by_name(ctx: Ctx, flow_name: str, deployment_name: str) -> dict:
 
 def delete(ctx: Ctx, dep_id: str) -> None:
     """DELETE /deployments/{id}: all SCHEDULED runs (auto and manual), then the deployment and its
-    name guard (so the name is free again and a new deployment of that name gets a new id)."""
-    doc = get_doc(ctx, dep_id)
+    name guard (so the name is free again and a new deployment of that name gets a new id). The
+    reference deletes the SCHEDULED runs naming the id before it finds no deployment (404): so does
+    this, for runs a deleted deployment left behind (they keep its id)."""
+    try:
+        doc = get_doc(ctx, dep_id)
+    except NotFound:
+        delete_scheduled_runs(ctx, dep_id, auto_only=False)
+        raise
     delete_scheduled_runs(ctx, dep_id, auto_only=False)
     key = name_guards.deployment(doc["flow_id"], doc["name"])
     for _ in attempts(8):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from domain import name_guards, tag_index
 from domain.context import Ctx
@@ -73,10 +73,14 @@ class FlowQuery(Page):
 
 
 class FlowRunQuery(RunFilters, Page):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (  # the reference's parameter order
+        "limit", "sort", "offset", "flows", "flow_runs", "task_runs", "deployments", "work_pools", "work_pool_queues")
     sort: FlowRunSort = FlowRunSort.ID_DESC
 
 
 class TaskRunQuery(RunRelations, Page):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (  # the reference's parameter order
+        "limit", "sort", "offset", "flows", "flow_runs", "task_runs", "deployments")
     sort: TaskRunSort = TaskRunSort.ID_DESC
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -76,6 +76,8 @@ class LatenessQuery(queries.RunFilters):
 
 
 class ScatterQuery(Embedded):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = (# the reference's parameter order
+        "sort", "limit", "offset", "flows", "flow_runs", "task_runs", "deployments", "work_pools")
     sort: FlowRunSort = FlowRunSort.EXPECTED_START_TIME_DESC
     limit: int = Field(default=SCATTER_LIMIT, le=SCATTER_LIMIT)
     offset: int = Field(default=0, ge=0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -125,6 +125,7 @@ class WorkPoolUpdate(BaseModel):
 
 
 class WorkPoolQuery(Page):
+    BODY_ORDER: ClassVar[tuple[str, ...]] = ("limit", "work_pools", "offset")  # the reference's
     work_pools: WorkPoolFilter | None = None
 
 

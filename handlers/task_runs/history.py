@@ -14,7 +14,9 @@ router = APIRouter()
 
 @router.post("/task_runs/history")
 def task_run_history(body: Body):
-    return json_response(run_history.task_run_history(context(), parse_model(run_history.HistoryQuery, body if body is not None else {})))
+    # the reference's task-run history takes no work pool or queue filter (it ignores them)
+    q = parse_model(run_history.HistoryQuery, body, ignore=("work_pools", "work_queues"))
+    return json_response(run_history.task_run_history(context(), q))
 
 
 handler = lambda_handler(router)

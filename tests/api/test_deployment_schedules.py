@@ -212,10 +212,12 @@ class TestUpdateDeploymentSchedule:
         assert client.patch(f"deployments/{d['id']}/schedules/{sid}", json={"max_active_runs": 0}).status_code == 422
         assert client.patch(f"deployments/{d['id']}/schedules/{sid}", json={"bogus": 1}).status_code == 422
 
-    def test_empty_body_is_accepted(self, client, d):
+    def test_empty_body_is_accepted_and_no_body_is_field_required(self, client, d):
         sid = d["schedules"][0]["id"]
         assert client.patch(f"deployments/{d['id']}/schedules/{sid}", json={}).status_code == 204
-        assert client.patch(f"deployments/{d['id']}/schedules/{sid}").status_code == 204
+        r = client.patch(f"deployments/{d['id']}/schedules/{sid}")  # the reference: its body is required
+        assert (r.status_code, r.json()["exception_detail"]) == (
+            422, [{"loc": ["body"], "msg": "field required", "type": "value_error.missing"}])
 
 
 class TestDeleteDeploymentSchedule:

@@ -168,3 +168,73 @@ class TestFlowRunStatesOfADeletedRun:
         assert client.delete(f"flow_runs/{run['id']}").status_code == 204
         r = client.get("flow_run_states/", params={"flow_run_id": run["id"]})
         assert (r.status_code, r.json()) == (200, [])
+
+
+class TestBodyDatetimes:
+    def test_an_unparseable_string_is_the_parsers_error(self, client):
+        r = client.post("deployments/get_scheduled_flow_runs", json={"deployment_ids": [], "scheduled_before": "x"})
+        assert (r.status_code, r.json()["exception_detail"]) == (422, [
+            {"loc": ["body", "scheduled_before"], "msg": "Unable to parse string [x]", "type": "value_error.parser"}])
+
+    def test_something_that_is_not_a_string_is_unrecognized(self, client):
+        r = client.post("deployments/get_scheduled_flow_runs", json={"deployment_ids": [], "scheduled_before": {"a": 1}})
+        assert (r.status_code, r.json()["exception_detail"]) == (422, [
+            {"loc": ["body", "scheduled_before"], "msg": "Unrecognized datetime.", "type": "value_error"}])
+
+    def test_a_log_timestamp_in_a_list_body(self, client):
+        r = client.post("logs/", json=[{"name": "l", "level": 1, "message": "m", "timestamp": "x"}])
+        assert r.json()["exception_detail"] == [
+            {"loc": ["body", 0, "timestamp"], "msg": "Unable to parse string [x]", "type": "value_error.parser"}]
+
+
+class TestEmbeddedBodyFieldOrder:
+    """A JSON array sent to a filter: every parameter is listed, in the reference route's order."""
+
+    def test_flow_run_filter_lists_limit_sort_offset_then_the_filters(self, client):
+        r = client.post("flow_runs/filter", json=[])
+        assert [e["loc"][1] for e in r.json()["exception_detail"]] == [
+            "limit", "sort", "offset", "flows", "flow_runs", "task_runs", "deployments", "work_pools", "work_pool_queues"]
+
+    def test_work_pool_filter_lists_offset_last(self, client):
+        r = client.post("work_pools/filter", json=[])
+        assert [e["loc"][1] for e in r.json()["exception_detail"]] == ["limit", "work_pools", "offset"]
+
+    def test_scheduled_runs_list_limit_first(self, client):
+        r = client.post("deployments/get_scheduled_flow_runs", json="x")
+        assert [e["loc"][1] for e in r.json()["exception_detail"]] == ["limit", "deployment_ids", "scheduled_before"]
+
+    def test_a_route_whose_limit_is_a_plain_parameter_keeps_its_place(self, client):
+        r = client.post(f"flow_runs/{MISSING}/input/filter", json=[])
+        assert [e["loc"][1] for e in r.json()["exception_detail"]] == ["prefix", "limit", "exclude_keys"]
+
+
+class TestTaskRunHistoryBody:
+    def test_work_pool_and_queue_filters_are_not_taken(self, client):
+        body = {"history_start": "2031-05-01T00:00:00+00:00", "history_end": "2031-05-01T01:00:00+00:00",
+                "history_interval_seconds": 3600, "work_pools": {"name": {"any_": ["nope"]}}}
+        r = client.post("task_runs/history", json=body)
+        assert r.status_code == 200
+        assert r.json() == client.post("task_runs/history", json={
+            k: v for k, v in body.items() if k != "work_pools"}).json()
+
+    def test_a_json_array_lists_only_its_own_fields(self, client):
+        r = client.post("task_runs/history", json=[])
+        assert [e["loc"][1] for e in r.json()["exception_detail"]] == [
+            "history_start", "history_end", "history_interval_seconds", "flows", "flow_runs", "task_runs", "deployments"]
+
+
+class TestDeleteDeploymentScheduledRuns:
+    def test_deleting_a_deleted_deployment_still_deletes_the_scheduled_runs_naming_it(self, client):
+        """The reference deletes SCHEDULED runs by deployment id before it finds no deployment (404)."""
+        flow_id = make_flow(client)
+        dep = make_deployment(client, flow_id)
+        run = create_run(client, flow_id, deployment_id=dep, state={"type": "PAUSED"})
+        assert client.delete(f"deployments/{dep}").status_code == 204
+        assert client.get(f"flow_runs/{run['id']}").json()["deployment_id"] == dep  # kept, as on the reference
+        forced = client.post(f"flow_runs/{run['id']}/set_state", json={
+            "state": {"type": "SCHEDULED", "state_details": {"scheduled_time": "2031-01-01T00:00:00+00:00"}},
+            "force": True})
+        assert forced.status_code == 201
+        r = client.delete(f"deployments/{dep}")
+        assert (r.status_code, r.json()) == (404, {"detail": "Deployment not found"})
+        assert client.get(f"flow_runs/{run['id']}").status_code == 404
