@@ -11,6 +11,7 @@ import types
 
 import pytest
 
+from domain import run_companions
 from domain.ports import ALL_TABLES
 from handlers.routes import routes
 from infra import sam
@@ -211,7 +212,10 @@ class TestLeastPrivilege:
         props = FUNCTIONS[function_id]
         module = importlib.import_module(props["Handler"].rpartition(".")[0])
         declared = set(getattr(module, "TABLES", sam.SCHEDULER_DEFAULT_TABLES))
-        policy = "DynamoDBReadPolicy" if getattr(module, "READ_ONLY", False) else "DynamoDBCrudPolicy"
+        read_only = getattr(module, "READ_ONLY", False)
+        policy = "DynamoDBReadPolicy" if read_only else "DynamoDBCrudPolicy"
+        if not read_only and declared & {"FlowRuns", "TaskRuns"}:
+            declared |= set(run_companions.TABLES)  # a run write carries its companions' writes
 
         granted = {(name, args["TableName"]["Ref"]) for p in props.get("Policies", []) for name, args in p.items()}
 
