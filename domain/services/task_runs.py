@@ -294,8 +294,26 @@ def delete(ctx: Ctx, task_run_id: str) -> None:
         history = [i["id"] for i in ctx.stores.task_run_states.query("by_task_run", task_run_id)]
         if history:
             ctx.stores.task_run_states.delete_many(history)
+        orphan_subflows(ctx, task_run_id)
         return
     raise ServiceUnavailable("Service Unavailable")
+
+
+def orphan_subflows(ctx: Ctx, task_run_id: str) -> None:
+    """The subflow runs of a deleted task run lose their parent: the reference's foreign key sets
+    ``parent_task_run_id`` to null (``updated`` unchanged, as a database action leaves it)."""
+    for child in ctx.stores.flow_runs.query("by_parent_task_run", task_run_id):
+        for _ in attempts():
+            run = ctx.stores.flow_runs.get(child["id"])
+            if run is None or run.get("parent_task_run_id") != task_run_id:
+                break
+            rev = run.get("_rev", 0)
+            try:
+                run_companions.put(ctx, "flow_run", run, {**run, "parent_task_run_id": None, "_rev": rev + 1},
+                                   Cond.eq("rev", rev))
+                break
+            except ConditionFailed:
+                continue
 
 
 def delete_of_flow_runs(ctx: Ctx, flow_run_ids: list[str]) -> None:
@@ -310,6 +328,7 @@ def delete_of_flow_runs(ctx: Ctx, flow_run_ids: list[str]) -> None:
             history = [i["id"] for i in ctx.stores.task_run_states.query("by_task_run", task_run_id)]
             if history:
                 ctx.stores.task_run_states.delete_many(history)
+            orphan_subflows(ctx, task_run_id)
 
 
 # -------------------------------------------------------------------------------------- states

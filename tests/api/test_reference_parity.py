@@ -238,3 +238,26 @@ class TestDeleteDeploymentScheduledRuns:
         r = client.delete(f"deployments/{dep}")
         assert (r.status_code, r.json()) == (404, {"detail": "Deployment not found"})
         assert client.get(f"flow_runs/{run['id']}").status_code == 404
+
+
+class TestDeleteTaskRunSubflows:
+    def test_a_subflow_of_a_deleted_task_run_loses_its_parent(self, client):
+        """The reference's foreign key sets the subflow's parent_task_run_id to null."""
+        flow_id = make_flow(client)
+        parent = create_run(client, flow_id)
+        task = client.post("task_runs/", json={"flow_run_id": parent["id"], "task_key": "k", "dynamic_key": "0"}).json()
+        child = create_run(client, flow_id, parent_task_run_id=task["id"])
+        assert child["parent_task_run_id"] == task["id"]
+        assert client.delete(f"task_runs/{task['id']}").status_code == 204
+        read = client.get(f"flow_runs/{child['id']}").json()
+        assert (read["parent_task_run_id"], read["updated"]) == (None, child["updated"])
+        r = client.post("flow_runs/filter", json={"flow_runs": {"parent_task_run_id": {"is_null_": False}}})
+        assert r.json() == []
+
+    def test_deleting_the_parent_flow_run_orphans_the_subflow_too(self, client):
+        flow_id = make_flow(client)
+        parent = create_run(client, flow_id)
+        task = client.post("task_runs/", json={"flow_run_id": parent["id"], "task_key": "k", "dynamic_key": "0"}).json()
+        child = create_run(client, flow_id, parent_task_run_id=task["id"])
+        assert client.delete(f"flow_runs/{parent['id']}").status_code == 204
+        assert client.get(f"flow_runs/{child['id']}").json()["parent_task_run_id"] is None
