@@ -504,14 +504,16 @@ def _rrule_candidates(s: RRuleSchedule, start: dt.datetime) -> Iterator[dt.datet
     try:
         rule = _fast_forward(_naive_rule(s.rrule), start_utc, tz)
         occurrences = iter(rule)
-    except ValueError:
+    except (ValueError, TypeError):
         # dateutil refuses some rules for the 2020-01-01 default DTSTART although they validated
         # against "now" (e.g. FREQ=HOURLY;INTERVAL=4;BYHOUR=1,2,3); the reference fails there (500).
         return
     while True:
         try:
             naive = next(occurrences)
-        except (StopIteration, ValueError):
+        except (StopIteration, ValueError, TypeError):
+            # TypeError: a rule dateutil parses but cannot iterate (FREQ=HOURLY;BYHOUR=99): no
+            # dates, where the reference's /schedule answers 500 (issue #10 item 9)
             return
         instant = _rrule_local(naive, tz).astimezone(UTC)
         if instant < start_utc:

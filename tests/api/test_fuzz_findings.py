@@ -171,3 +171,37 @@ class TestOutOfRangeTimes:
             "type": "SCHEDULED", "state_details": {"scheduled_time": BEFORE_YEAR_ONE}}})
         assert (r.status_code, r.json()) == (422, OUT_OF_RANGE)
         assert client.post("flow_runs/filter", json={}).json() == []
+
+
+UNITERABLE_RRULE = {"rrule": "FREQ=HOURLY;BYHOUR=99"}  # dateutil parses it, then fails on the first date
+
+
+class TestScheduleDeployment:
+    def test_an_rrule_that_yields_no_date_schedules_nothing_where_the_reference_answers_500(self, client):
+        """Accepted at create, as the reference does; ``POST …/schedule`` then answers as for any
+        deployment (200 null) and creates no run."""
+        flow = client.post("flows/", json={"name": "f"}).json()
+        r = client.post("deployments/", json={"name": "d", "flow_id": flow["id"],
+                                              "schedules": [{"schedule": UNITERABLE_RRULE}]})
+        assert r.status_code == 201
+        s = client.post(f"deployments/{r.json()['id']}/schedule", json={})
+        assert (s.status_code, s.json()) == (200, None)
+        assert client.post("flow_runs/filter", json={}).json() == []
+
+
+class TestSchedulerTick:
+    def test_a_deployment_whose_rrule_yields_no_date_does_not_stop_the_tick(self, memory_ctx, clock):
+        from domain.services import deployments, flows, scheduler
+        from domain.services.deployment_models import DeploymentCreate
+
+        clock.freeze()
+        flow, _ = flows.create(memory_ctx, flows.FlowCreate(name="f"))
+        for name, schedule in (("bad", UNITERABLE_RRULE), ("good", {"interval": 3600})):
+            deployments.create(memory_ctx, DeploymentCreate.model_validate(
+                {"name": name, "flow_id": flow["id"], "schedules": [{"schedule": schedule}]}))
+        scheduler.tick(memory_ctx)
+        clock.advance(seconds=scheduler.SETTLE.total_seconds() + 1)
+        scheduler.tick(memory_ctx)
+        runs = memory_ctx.stores.flow_runs.dump()
+        good = {d["id"] for d in memory_ctx.stores.deployments.dump() if d["name"] == "good"}
+        assert runs and {r["deployment_id"] for r in runs} == good
