@@ -8,7 +8,7 @@ from domain.services import flow_runs
 from handlers._app import lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("FlowRuns",)
+TABLES = ("FlowRuns", "TaskRuns", "TaskRunStates", "Guards")  # its task runs go with it (cascade)
 router = APIRouter()
 
 

@@ -8,7 +8,7 @@ from domain.services import flows
 from handlers._app import lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("Flows", "Deployments", "FlowRuns")  # logical tables this function touches (its IAM policy in template.yaml)
+TABLES = ("Flows", "Deployments", "FlowRuns", "TaskRuns", "TaskRunStates", "Guards", "TagIndex")  # logical tables this function touches (its IAM policy in template.yaml)
 
 router = APIRouter()
 
