@@ -180,7 +180,12 @@ def delete_scheduled_runs(ctx: Ctx, dep_id: str, *, auto_only: bool) -> int:
         return run.get("state_type") != "SCHEDULED" or (auto_only and not run.get("auto_scheduled"))
 
     runs = ctx.stores.flow_runs.query("scheduled_by_deployment", dep_id)
-    n = len(run_companions.delete_runs(ctx, "flow_run", runs, keep=keep))
+    deleted = list(run_companions.delete_runs(ctx, "flow_run", runs, keep=keep))
+    if deleted:  # their task runs go with them, as the reference's foreign keys cascade (a run waiting
+        from domain.services import task_runs  # to retry is SCHEDULED and has task runs)
+
+        task_runs.delete_of_flow_runs(ctx, deleted)
+    n = len(deleted)
     if n and auto_only:
         _rearm(ctx, dep_id)
     return n

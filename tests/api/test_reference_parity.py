@@ -239,6 +239,18 @@ class TestDeleteDeploymentScheduledRuns:
         assert (r.status_code, r.json()) == (404, {"detail": "Deployment not found"})
         assert client.get(f"flow_runs/{run['id']}").status_code == 404
 
+    def test_the_deleted_scheduled_runs_take_their_task_runs_with_them(self, client):
+        """The reference's foreign keys cascade a deleted run's task runs (a run awaiting retry is
+        SCHEDULED and has some)."""
+        dep = make_deployment(client, make_flow(client))
+        run = client.post(f"deployments/{dep}/create_flow_run", json={}).json()
+        task = client.post("task_runs/", json={"flow_run_id": run["id"], "task_key": "k", "dynamic_key": "0"}).json()
+        assert client.delete(f"deployments/{dep}").status_code == 204
+        assert client.get(f"flow_runs/{run['id']}").status_code == 404
+        r = client.get(f"task_runs/{task['id']}")
+        assert (r.status_code, r.json()) == (404, {"detail": "Task not found"})
+        assert client.post("task_runs/count", json={}).json() == 0
+
 
 class TestDeleteTaskRunSubflows:
     def test_a_subflow_of_a_deleted_task_run_loses_its_parent(self, client):
