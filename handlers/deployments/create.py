@@ -8,7 +8,8 @@ from domain.services.deployment_models import DeploymentCreate
 from handlers._app import Body, json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("Deployments", "Flows", "FlowRuns", "WorkPools", "WorkQueues", "BlockDocuments", "PollRecords", "TagIndex")
+TABLES = ("Deployments", "Flows", "FlowRuns", "WorkPools", "WorkQueues",
+          "BlockDocuments", "PollRecords", "TagIndex", "TaskRuns", "TaskRunStates", "Guards")
 router = APIRouter()
 
 

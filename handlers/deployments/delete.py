@@ -8,7 +8,7 @@ from domain.services import deployments
 from handlers._app import lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("Deployments", "FlowRuns", "Guards", "TagIndex")
+TABLES = ("Deployments", "FlowRuns", "Guards", "TagIndex", "TaskRuns", "TaskRunStates")
 router = APIRouter()
 
 

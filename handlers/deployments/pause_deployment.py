@@ -8,7 +8,7 @@ from domain.services import deployments
 from handlers._app import json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("Deployments", "FlowRuns")
+TABLES = ("Deployments", "FlowRuns", "TaskRuns", "TaskRunStates", "Guards")
 router = APIRouter()
 
 

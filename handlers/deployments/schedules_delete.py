@@ -8,7 +8,7 @@ from domain.services import deployments
 from handlers._app import lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("Deployments", "FlowRuns")
+TABLES = ("Deployments", "FlowRuns", "TaskRuns", "TaskRunStates", "Guards")
 router = APIRouter()
 
 

@@ -10,7 +10,7 @@ from domain.services.deployment_models import DeploymentScheduleUpdate
 from handlers._app import Body, lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("Deployments", "FlowRuns")
+TABLES = ("Deployments", "FlowRuns", "TaskRuns", "TaskRunStates", "Guards")
 router = APIRouter()
 BODY = DeploymentScheduleUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 

@@ -10,7 +10,8 @@ from domain.services.deployment_models import DeploymentUpdate
 from handlers._app import Body, lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("Deployments", "FlowRuns", "WorkPools", "WorkQueues", "Variables", "TagIndex")
+TABLES = ("Deployments", "FlowRuns", "WorkPools", "WorkQueues", "Variables",
+          "TagIndex", "TaskRuns", "TaskRunStates", "Guards")
 router = APIRouter()
 BODY = DeploymentUpdate  # its body model: validated too when the path id is bad (handlers/_app.py)
 
