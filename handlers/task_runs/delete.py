@@ -8,7 +8,7 @@ from domain.services import task_runs
 from handlers._app import lambda_handler, no_content
 from handlers._deps import context
 
-TABLES = ("TaskRuns", "Guards", "TaskRunStates")
+TABLES = ("TaskRuns", "Guards", "TaskRunStates", "FlowRuns")  # its subflow runs lose their parent
 router = APIRouter()
 
 
