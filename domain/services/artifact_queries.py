@@ -29,7 +29,7 @@ from domain.filters import (
 )
 from domain.parsing import Embedded
 from domain.ports import Doc
-from domain.services.artifacts import collection_id, collection_to_wire, to_wire
+from domain.services.artifacts import collection_id, collection_to_wire, public_id, to_wire
 from domain.services.queries import FlowRunQuery, Page, StoreContext, _runs_matching, check_limit
 from domain.sharded_index import query_all
 from domain.timeutil import parse
@@ -143,17 +143,17 @@ class CollectionQuery(CollectionCount, Page):
 
 
 def _sorted(docs: Iterable[Doc], sort: ArtifactSort) -> list[Doc]:
-    """The reference's ORDER BY (NULL keys first ascending, as SQLite does); ties by id."""
+    """The reference's ORDER BY (NULL keys first ascending, as SQLite does); ties by (public) id."""
     docs = list(docs)
     if sort in (ArtifactSort.KEY_ASC, ArtifactSort.KEY_DESC):
         def key(d: Doc) -> tuple:
-            return (d.get("key") is not None, d.get("key") or "", d["id"])
+            return (d.get("key") is not None, d.get("key") or "", public_id(d))
 
         return sorted(docs, key=key, reverse=sort is ArtifactSort.KEY_DESC)
     field = {ArtifactSort.CREATED_DESC: "created", ArtifactSort.UPDATED_DESC: "updated"}.get(sort)
     if field is None:  # ID_DESC
-        return sorted(docs, key=lambda d: d["id"], reverse=True)
-    return sorted(docs, key=lambda d: (parse(d[field]), d["id"]), reverse=True)
+        return sorted(docs, key=public_id, reverse=True)
+    return sorted(docs, key=lambda d: (parse(d[field]), public_id(d)), reverse=True)
 
 
 def _artifact_candidates(ctx: Ctx, q: ArtifactCount) -> tuple[Iterable[Doc], bool]:

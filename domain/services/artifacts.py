@@ -5,7 +5,9 @@ its key's *collection* row point at it (``latest_id``), which is what ``Artifact
 the UI read. Result artifacts written by task-run orchestration use the same document shape and,
 when keyed, ``collection_ops`` to move the collection in their own transaction.
 
-The collection's id is ``uuid5(key)``, so finding it is one GetItem. Every write of a collection
+The collection row is stored under ``uuid5(key)`` (one row per key, found with one GetItem); the
+``id`` it answers is its ``public_id``, a fresh uuid4 each time the row is (re)created, as the
+reference gives a key's collection a new id once its last artifact was deleted and the key reused. Every write of a collection
 is conditioned on its revision (``rev``) and done in one transaction with the artifact write it
 belongs to, so
 
@@ -95,7 +97,12 @@ def to_wire(doc: Doc) -> dict[str, Any]:
 
 
 def collection_to_wire(doc: Doc) -> dict[str, Any]:
-    return {k: doc.get(k) for k in COLLECTION_WIRE_KEYS}
+    return {**{k: doc.get(k) for k in COLLECTION_WIRE_KEYS}, "id": public_id(doc)}
+
+
+def public_id(doc: Doc) -> str:
+    """The id a collection row answers (rows written before ``public_id`` existed: the row key)."""
+    return doc.get("public_id") or doc["id"]
 
 
 def collection_id(key: str) -> str:
@@ -125,7 +132,7 @@ def collection_ops(ctx: Ctx, artifact: Doc) -> list[TxOp]:
     current = store.get(collection_id(key))
     mine = _created_sk(artifact)
     if current is None:
-        doc = {"id": collection_id(key), "created": artifact["created"], "updated": artifact["updated"],
+        doc = {"id": collection_id(key), "public_id": ids.new_id(), "created": artifact["created"], "updated": artifact["updated"],
                "key": key, "latest_id": artifact["id"], **{k: artifact.get(k) for k in _COPIED},
                "_latest_created": mine, "_rev": 1}
         return [TxPut(store, doc, Cond.absent())]
@@ -175,7 +182,7 @@ def read_latest(ctx: Ctx, key: str) -> dict[str, Any]:
     doc = ctx.stores.artifact_collections.get(collection_id(key))
     if doc is None:
         raise NotFound(NOT_FOUND)
-    return to_wire(doc)
+    return {**to_wire(doc), "id": public_id(doc)}
 
 
 def update(ctx: Ctx, artifact_id: UUID, body: ArtifactUpdate) -> None:
