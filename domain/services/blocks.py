@@ -30,7 +30,15 @@ from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from domain import errors, ids, name_guards
 from domain.contention import attempts
@@ -133,11 +141,32 @@ class BlockDocumentCreate(BaseModel):
     block_type_id: UUID
     is_anonymous: bool = False
 
-    @model_validator(mode="after")
-    def _named_unless_anonymous(self) -> BlockDocumentCreate:
-        if not self.is_anonymous and not self.name:
-            raise ValueError("Names must be provided for block documents.")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _named_unless_anonymous(cls, data: Any, handler: Any) -> BlockDocumentCreate:
+        """The reference's root validator ran even when fields failed, on the fields that passed, so
+        its "Names must be provided" came last in the same 422 as the field errors."""
+        try:
+            doc = handler(data)
+        except ValidationError as exc:
+            if not isinstance(data, dict):
+                raise  # "not a valid dict" alone: v1 ran no root validator on a body that is no object
+            failed = {e["loc"][0] for e in exc.errors() if e.get("loc")}
+            name = None if "name" in failed else data.get("name")
+            anonymous = False if "is_anonymous" in failed else _BOOL.validate_python(data.get("is_anonymous", False))
+            if anonymous or name:
+                raise
+            raise ValidationError.from_exception_data(exc.title, [
+                *exc.errors(),
+                {"type": "value_error", "loc": (), "input": data, "ctx": {"error": ValueError(_NAMELESS)}},
+            ]) from None
+        if not doc.is_anonymous and not doc.name:
+            raise ValueError(_NAMELESS)
+        return doc
+
+
+_NAMELESS = "Names must be provided for block documents."
+_BOOL = TypeAdapter(bool)
 
 
 class BlockDocumentUpdate(BaseModel):
