@@ -273,3 +273,50 @@ class TestDeleteTaskRunSubflows:
         child = create_run(client, flow_id, parent_task_run_id=task["id"])
         assert client.delete(f"flow_runs/{parent['id']}").status_code == 204
         assert client.get(f"flow_runs/{child['id']}").json()["parent_task_run_id"] is None
+
+
+NAMELESS = {"loc": ["body", "__root__"], "msg": "Names must be provided for block documents.", "type": "value_error"}
+
+
+class TestCreateBlockDocumentNamelessBody:
+    def test_an_array_body_reports_the_missing_name_at_root_after_the_field_errors(self, client):
+        r = client.post("block_documents/", json=[])
+        assert (r.status_code, r.json()) == (
+            422, envelope([*required("block_schema_id", "block_type_id"), NAMELESS], []))
+
+    def test_an_invalid_name_counts_as_no_name(self, client):
+        r = client.post("block_documents/", json={"name": "A_B"})
+        assert (r.status_code, r.json()) == (422, envelope([
+            {"loc": ["body", "name"], "msg": "Block document name must only contain lowercase letters, numbers, "
+                                             "and dashes.", "type": "value_error"},
+            *required("block_schema_id", "block_type_id"), NAMELESS], {"name": "A_B"}))
+
+    def test_a_name_or_anonymous_flag_leaves_only_the_field_errors(self, client):
+        for body in ({"name": "x"}, {"is_anonymous": "yes"}):
+            r = client.post("block_documents/", json=body)
+            assert (r.status_code, r.json()) == (422, envelope(required("block_schema_id", "block_type_id"), body))
+
+    def test_a_body_that_is_no_object_is_only_not_a_valid_dict(self, client):
+        r = client.post("block_documents/", json="x")
+        assert (r.status_code, r.json()) == (422, envelope(
+            [{"loc": ["body"], "msg": "value is not a valid dict", "type": "type_error.dict"}], "x"))
+
+
+class TestLatestArtifactOfAReusedKey:
+    def test_the_collection_gets_a_new_id_once_the_keys_last_artifact_was_deleted(self, client):
+        first = client.post("artifacts/", json={"key": "reused", "data": 1}).json()
+        before = client.get("artifacts/reused/latest").json()["id"]
+        assert client.delete(f"artifacts/{first['id']}").status_code == 204
+        second = client.post("artifacts/", json={"key": "reused", "data": 2}).json()
+        latest = client.get("artifacts/reused/latest")
+        assert latest.status_code == 200
+        after = latest.json()["id"]
+        assert after not in (before, first["id"], second["id"])
+        assert [c["id"] for c in client.post("artifacts/latest/filter", json={}).json()] == [after]
+
+    def test_the_collection_keeps_its_id_while_the_key_has_artifacts(self, client):
+        client.post("artifacts/", json={"key": "kept", "data": 1})
+        before = client.get("artifacts/kept/latest").json()["id"]
+        client.post("artifacts/", json={"key": "kept", "data": 2})
+        latest = client.get("artifacts/kept/latest").json()
+        assert (latest["id"], latest["data"]) == (before, 2)
