@@ -68,11 +68,30 @@ ACCEPTED_BODIES: list[tuple[object, str]] = [
      and json.dumps(mine).count('"CANCELLED"') > json.dumps(ref).count('"CANCELLED"'),
      "a flow run entering CANCELLED cancels its task runs in the same request on flowplane; the reference "
      "leaves that to its cancellation-cleanup service, which this check turns off on both servers"),
+    (lambda route, ref, mine: route in ("/task_runs/", "/task_runs/filter", "/task_runs/{id}")
+     and _task_run_state_ids_only(ref, mine),
+     "the same consequence, later: a task run flowplane cancelled with its flow run has one more state in its "
+     "history (that CANCELLED), so when it moves on (e.g. a subflow created under it copies PENDING onto it) "
+     "its new state gets a different creation-order placeholder; only the task runs' state_id/state.id differ"),
     (lambda route, ref, mine: "1 validation error for constrained-int" in json.dumps(ref),
      "the reference's NonNegativeInteger fields (pool and queue concurrency_limit) answer a pydantic-v2 "
      "error text wrapped in a v1 envelope ('1 validation error for constrained-int … visit https://errors."
      "pydantic.dev/…'); flowplane answers v1's own 'value is not a valid integer' (type_error.integer)"),
 ]
+
+
+def _task_run_state_ids_only(ref: object, mine: object) -> bool:
+    """True when ``ref`` and ``mine`` differ, and only in task runs' ``state_id`` / ``state.id``."""
+    def blank(x: object) -> object:
+        if isinstance(x, list):
+            return [blank(v) for v in x]
+        if isinstance(x, dict) and "task_key" in x and "flow_run_id" in x:
+            out = {k: blank(v) for k, v in x.items() if k != "state_id"}
+            if isinstance(x.get("state"), dict):
+                out["state"] = {k: v for k, v in x["state"].items() if k != "id"}
+            return out
+        return x
+    return ref != mine and blank(ref) == blank(mine)
 
 
 def accepted(method: str, route: str, ref: tuple, mine: tuple) -> str | None:
