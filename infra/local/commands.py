@@ -18,15 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from infra.local import tick
 
     tick.register(sub)  # flowplane tick
-    from infra.local import counters
+    from infra.local import maintenance
 
-    counters.register(sub)  # flowplane counters rebuild
-    from infra.local import tag_index_cli
-
-    tag_index_cli.register(sub)  # flowplane tag-index backfill
-    from infra.local import reshard_cli
-
-    reshard_cli.register(sub)  # flowplane reshard
+    maintenance.register(sub)  # flowplane counters rebuild / tag-index backfill / reshard
     from infra import ui_publish
 
     ui_publish.register(sub)  # flowplane ui publish --stack NAME
