@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from domain import ids, name_guards, run_companions
+from domain import ids, name_guards
 from domain.contention import attempts
 from domain.context import Ctx
 from domain.errors import (
@@ -180,12 +180,10 @@ def delete_scheduled_runs(ctx: Ctx, dep_id: str, *, auto_only: bool) -> int:
         return run.get("state_type") != "SCHEDULED" or (auto_only and not run.get("auto_scheduled"))
 
     runs = ctx.stores.flow_runs.query("scheduled_by_deployment", dep_id)
-    deleted = list(run_companions.delete_runs(ctx, "flow_run", runs, keep=keep))
-    if deleted:  # their task runs go with them, as the reference's foreign keys cascade (a run waiting
-        from domain.services import task_runs  # to retry is SCHEDULED and has task runs)
+    from domain.services import flow_runs  # (their task runs go with them: a run waiting to retry
+    # is SCHEDULED and has task runs)
 
-        task_runs.delete_of_flow_runs(ctx, deleted)
-    n = len(deleted)
+    n = len(flow_runs.delete_runs(ctx, runs, keep=keep))
     if n and auto_only:
         _rearm(ctx, dep_id)
     return n

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -191,23 +192,22 @@ def read(ctx: Ctx, run_id: str) -> dict:
 
 
 def delete(ctx: Ctx, run_id: str) -> None:
-    """Delete the run with its companions, then its task runs (the reference's foreign key
-    cascades them)."""
-    from domain.contention import attempts
-    from domain.errors import ServiceUnavailable
+    """``DELETE /flow_runs/{id}`` (see ``delete_runs``)."""
+    doc = ctx.stores.flow_runs.get(run_id)
+    if doc is None or not delete_runs(ctx, [doc]):
+        raise NotFound(FLOW_RUN_NOT_FOUND)
+
+
+def delete_runs(ctx: Ctx, docs: Iterable[dict], *, keep: Callable[[dict], bool] | None = None) -> list[str]:
+    """Delete the runs ``docs`` (as read) with their companions (``run_companions.delete_runs``:
+    a run that changed meanwhile is re-read, and skipped when ``keep(fresh)`` or gone), then the
+    task runs of those deleted, as the reference's foreign key cascades them. Every deletion of
+    flow runs goes through here. Returns the ids deleted."""
     from domain.services import task_runs
 
-    for _ in attempts():
-        doc = ctx.stores.flow_runs.get(run_id)
-        if doc is None:
-            raise NotFound(FLOW_RUN_NOT_FOUND)
-        try:
-            run_companions.delete_one(ctx, "flow_run", doc)
-        except ConditionFailed:
-            continue
-        task_runs.delete_of_flow_runs(ctx, [run_id])
-        return
-    raise ServiceUnavailable("Service Unavailable")
+    deleted = run_companions.delete_runs(ctx, "flow_run", docs, keep=keep)
+    task_runs.delete_of_flow_runs(ctx, deleted)
+    return deleted
 
 
 # ------------------------------------------------------------------------------------- create

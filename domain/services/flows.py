@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain import ids, name_guards, run_companions
+from domain import ids, name_guards
 from domain.contention import attempts
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound, ServiceUnavailable
@@ -92,10 +92,9 @@ def delete(ctx: Ctx, flow_id: str) -> None:
     from domain import tag_index  # their tag items after them (one left behind costs a read, never an answer)
 
     ctx.stores.tag_index.delete_many([k for d in deployments for k in tag_index.items("deployment", d)])
-    from domain.services import task_runs
+    from domain.services import flow_runs
 
-    run_ids = run_companions.delete_runs(ctx, "flow_run", ctx.stores.flow_runs.query("by_flow", flow_id))
-    task_runs.delete_of_flow_runs(ctx, run_ids)
+    flow_runs.delete_runs(ctx, ctx.stores.flow_runs.query("by_flow", flow_id))
     try:
         name_guards.remove(ctx, ctx.stores.flows, flow_id, name_guards.flow(flow["name"]))
     except ConditionFailed:

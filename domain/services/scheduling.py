@@ -164,7 +164,7 @@ def stale_run_ids(built_from: dict, fresh: dict | None, window: Window, runs: It
 def delete_if_scheduled(ctx: Ctx, run_ids: Iterable[str]) -> list[str]:
     """Delete runs that are still SCHEDULED (a run that moved on is kept); returns the ids deleted."""
     docs = ctx.stores.flow_runs.get_many(run_ids)
-    return run_companions.delete_runs(ctx, "flow_run", docs, keep=lambda r: r.get("state_type") != "SCHEDULED")
+    return flow_runs.delete_runs(ctx, docs, keep=lambda r: r.get("state_type") != "SCHEDULED")
 
 
 def leftovers(deployment: dict, runs: Iterable[dict], now: dt.datetime,
@@ -196,7 +196,7 @@ def leftovers(deployment: dict, runs: Iterable[dict], now: dt.datetime,
 def delete_pristine(ctx: Ctx, run_ids: Iterable[str]) -> list[str]:
     """Delete runs that were never written since created (``rev`` 0); returns the ids deleted."""
     docs = ctx.stores.flow_runs.get_many(run_ids)
-    return run_companions.delete_runs(ctx, "flow_run", docs, keep=lambda r: r.get("_rev", 0) != 0)
+    return flow_runs.delete_runs(ctx, docs, keep=lambda r: r.get("_rev", 0) != 0)
 
 
 def discard_stale(ctx: Ctx, built_from: dict, window: Window, created: list[dict], now: dt.datetime,

@@ -291,12 +291,18 @@ def delete(ctx: Ctx, task_run_id: str) -> None:
             run_companions.delete_one(ctx, "task_run", doc, [TxDelete(ctx.stores.guards, gid)])
         except ConditionFailed:
             continue
-        history = [i["id"] for i in ctx.stores.task_run_states.query("by_task_run", task_run_id)]
-        if history:
-            ctx.stores.task_run_states.delete_many(history)
-        orphan_subflows(ctx, task_run_id)
+        _after_delete(ctx, task_run_id)
         return
     raise ServiceUnavailable("Service Unavailable")
+
+
+def _after_delete(ctx: Ctx, task_run_id: str) -> None:
+    """What the reference's foreign keys do when a task run row goes: its state rows go with it and
+    its subflow runs lose their parent."""
+    history = [i["id"] for i in ctx.stores.task_run_states.query("by_task_run", task_run_id)]
+    if history:
+        ctx.stores.task_run_states.delete_many(history)
+    orphan_subflows(ctx, task_run_id)
 
 
 def orphan_subflows(ctx: Ctx, task_run_id: str) -> None:
@@ -325,10 +331,7 @@ def delete_of_flow_runs(ctx: Ctx, flow_run_ids: list[str]) -> None:
     for flow_run_id in flow_run_ids:
         docs = list(ctx.stores.task_runs.query("by_flow_run", flow_run_id))
         for task_run_id in run_companions.delete_runs(ctx, "task_run", docs, extra=guard):
-            history = [i["id"] for i in ctx.stores.task_run_states.query("by_task_run", task_run_id)]
-            if history:
-                ctx.stores.task_run_states.delete_many(history)
-            orphan_subflows(ctx, task_run_id)
+            _after_delete(ctx, task_run_id)
 
 
 # -------------------------------------------------------------------------------------- states

@@ -227,3 +227,16 @@ class TestDeleteFlowRun:
     def test_deleting_an_unknown_run_is_404(self, client):
         r = client.delete(f"flow_runs/{uuid.uuid4()}")
         assert (r.status_code, r.json()) == (404, {"detail": "Flow run not found"})
+
+    def test_every_flow_run_deletion_takes_the_runs_task_runs(self, client, dynamo_ctx):
+        """The cascade is part of deleting flow runs, not of one route: the scheduler's removal of
+        a stale SCHEDULED run (here one waiting to retry, with a task run) takes its task runs too."""
+        from domain.services import scheduling
+
+        flow_id = make_flow(client)
+        waiting = create_run(client, flow_id, state={"type": "SCHEDULED", "name": "AwaitingRetry"})
+        task = client.post("task_runs/", json={"flow_run_id": waiting["id"], "task_key": "t", "dynamic_key": "0"}).json()
+        assert scheduling.delete_if_scheduled(dynamo_ctx, [waiting["id"]]) == [waiting["id"]]
+        assert client.get(f"flow_runs/{waiting['id']}").status_code == 404
+        assert client.get(f"task_runs/{task['id']}").status_code == 404
+        assert client.post("task_runs/count", json={}).json() == 0
