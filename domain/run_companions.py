@@ -20,7 +20,7 @@ from typing import Literal
 
 from domain.context import Ctx
 from domain.errors import ConditionFailed
-from domain.ports import Cond, Doc, Store, TxDelete, TxOp, TxPut
+from domain.ports import Cond, Doc, Store, TxAdd, TxDelete, TxOp, TxPut
 
 Kind = Literal["flow_run", "task_run"]
 # the tables the companions write (logical names): every function that writes runs may write them
@@ -54,21 +54,19 @@ def merged(ops_: Iterable[TxOp]) -> list[TxOp]:
     out: list[TxOp] = []
     adds: dict[tuple[int, str], int] = {}
     for op in ops_:
-        deltas = getattr(op, "deltas", None)
-        if deltas is None or isinstance(op, (TxPut, TxDelete)):
+        if not isinstance(op, TxAdd):
             out.append(op)
             continue
         key = (id(op.store), op.id)
         if key in adds:
-            prev = out[adds[key]]
-            total = dict(prev.deltas)
-            for name, n in deltas.items():
+            total = dict(out[adds[key]].deltas)
+            for name, n in op.deltas.items():
                 total[name] = total.get(name, 0) + n
-            out[adds[key]] = type(op)(op.store, op.id, {k: v for k, v in total.items() if v})
+            out[adds[key]] = TxAdd(op.store, op.id, {k: v for k, v in total.items() if v})
         else:
             adds[key] = len(out)
             out.append(op)
-    return [op for op in out if getattr(op, "deltas", True) != {}]
+    return [op for op in out if not (isinstance(op, TxAdd) and not op.deltas)]
 
 
 def store_of(ctx: Ctx, kind: Kind) -> Store:

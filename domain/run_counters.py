@@ -32,7 +32,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from domain.context import Ctx
-from domain.ports import ALL, Doc, Store, TxAdd, TxOp
+from domain.ports import ALL, Doc, TxAdd, TxOp
+from domain.sharded_index import every
 
 FLOW_RUN = "flow_run"
 TASK_RUN = "task_run"
@@ -142,15 +143,6 @@ def mark_built(ctx: Ctx) -> None:
 
 
 # ------------------------------------------------------------------------------ rebuild
-
-
-def every(store: Store, index: str, *, sk_gte: str | None = None, sk_lte: str | None = None) -> Iterator[Doc]:
-    """Every item of an ``all`` index within a sort-key range, sharded or not, in no particular
-    order (counting needs none): each stored partition read in turn."""
-    ix = store.spec.index(index)
-    partitions = getattr(ix, "partitions", None)
-    for pk in (partitions(ALL) if partitions else [ALL]):
-        yield from store.query(index, pk, sk_gte=sk_gte, sk_lte=sk_lte)
 
 
 def rebuild(ctx: Ctx) -> dict[str, int]:

@@ -42,6 +42,15 @@ def query_all(store: Store, index: str, pk: str = ALL, *, sk_gte: str | None = N
                             limit=limit, expect=expect)
 
 
+def every(store: Store, index: str, pk: str = ALL, *, sk_gte: str | None = None,
+          sk_lte: str | None = None) -> Iterator[Doc]:
+    """Every item of logical partition ``pk`` within the sort-key range, in no particular order
+    (for counting and rebuilding, which need none): each stored partition read in turn, in the
+    store's own pages, with no merge."""
+    for part in store.spec.index(index).partitions(pk):
+        yield from store.query(index, part, sk_gte=sk_gte, sk_lte=sk_lte)
+
+
 def query_partitions(store: Store, index: str, pks: Iterable[str], *, sk_gte: str | None = None,
                      sk_lte: str | None = None, descending: bool = False, limit: int | None = None,
                      expect: int | None = None) -> Iterator[Doc]:

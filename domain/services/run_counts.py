@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from domain import name_guards, run_counters
+from domain import name_guards, run_counters, sharded_index
 from domain.context import Ctx
 from domain.filters import Operator
 from domain.ports import Doc
@@ -200,7 +200,7 @@ def flow_run_window(ctx: Ctx, q: Any) -> Iterable[Doc] | None:
     window = _window_of(fr, "expected_start_time")
     if window is None:
         return None
-    return run_counters.every(ctx.stores.flow_runs, "by_expected_start", sk_gte=window[0], sk_lte=window[1])
+    return sharded_index.every(ctx.stores.flow_runs, "by_expected_start", sk_gte=window[0], sk_lte=window[1])
 
 
 def count_flow_runs(ctx: Ctx, q: Any) -> int | None:
@@ -239,4 +239,4 @@ def task_run_window(ctx: Ctx, q: Any) -> Iterable[Doc] | None:
     window = _window_of(t, "start_time")
     if window is None:
         return None
-    return run_counters.every(ctx.stores.task_runs, "by_start", sk_gte=window[0], sk_lte=window[1])
+    return sharded_index.every(ctx.stores.task_runs, "by_start", sk_gte=window[0], sk_lte=window[1])
