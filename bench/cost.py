@@ -232,13 +232,16 @@ class CountingStore(MemoryStore):
             self._charged_get(bill, id)
         return super().get(id)
 
-    def get_many(self, ids):
-        ids = list(dict.fromkeys(ids))
+    def _bill_batch_get(self, ids: list[str]) -> None:
         bill = self.meter.bill
         if bill is not None and ids:
             bill.req(f"{self.spec.name}.BatchGetItem", math.ceil(len(ids) / BATCH_GET))
             for i in ids:
                 self._charged_get(bill, i)
+
+    def get_many(self, ids):
+        ids = list(dict.fromkeys(ids))
+        self._bill_batch_get(ids)
         return super().get_many(ids)
 
     def put(self, doc, *, cond=None):
@@ -306,11 +309,7 @@ class CountingStore(MemoryStore):
 
     def counts(self, ids):
         ids = list(dict.fromkeys(ids))
-        bill = self.meter.bill
-        if bill is not None and ids:
-            bill.req(f"{self.spec.name}.BatchGetItem", math.ceil(len(ids) / BATCH_GET))
-            for i in ids:
-                self._charged_get(bill, i)
+        self._bill_batch_get(ids)  # counter items are read as DynamoDB reads any item
         return super().counts(ids)
 
     @staticmethod
