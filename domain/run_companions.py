@@ -37,7 +37,7 @@ def _companions() -> tuple[Companion, ...]:
     # imported here: contributors live in service modules that import this one
     from domain import run_counters, tag_index
 
-    return (run_counters.ops, tag_index.run_ops)
+    return (run_counters.ops, tag_index.ops)
 
 
 def ops(ctx: Ctx, kind: Kind, old: Doc | None, new: Doc | None) -> list[TxOp]:

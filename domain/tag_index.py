@@ -73,17 +73,13 @@ def items(kind: Kind, doc: Doc | None) -> dict[str, Doc]:
 
 
 def ops(ctx: Ctx, kind: Kind, old: Doc | None, new: Doc | None) -> list[TxOp]:
-    """The writes that take ``old``'s tag items to ``new``'s (``None``: absent); [] when unchanged."""
+    """The writes that take ``old``'s tag items to ``new``'s (``None``: absent); [] when unchanged.
+    Deployments' write paths call it, and it is a ``run_companions`` contributor for runs."""
     store = ctx.stores.tag_index
     before, after = items(kind, old), items(kind, new)
     out: list[TxOp] = [TxPut(store, item) for key, item in after.items() if before.get(key) != item]
     out += [TxDelete(store, key) for key in before if key not in after]
     return out
-
-
-def run_ops(ctx: Ctx, kind: str, old: Doc | None, new: Doc | None) -> list[TxOp]:
-    """``run_companions`` contributor: flow runs' and task runs' tag items."""
-    return ops(ctx, kind, old, new)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------ reads
