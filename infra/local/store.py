@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,51 @@ def ensure_fake_credentials() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "flowplane-local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "flowplane-local")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+class EmbeddedMotoServer:
+    """moto's DynamoDB on a loopback port, answering one request at a time.
+
+    moto's backend is not thread-safe: ``TransactWriteItems`` deep-copies every table while another
+    request thread may be writing one ("dictionary changed size during iteration" → a 500 and a lost
+    write). The HTTP server still takes connections on threads (keep-alive works), but the backend is
+    entered under one lock and each response body is read out before the lock is released."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> EmbeddedMotoServer:
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        backend = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def serial(environ, start_response):
+            with lock:
+                body = backend(environ, start_response)
+                try:
+                    return [b"".join(body)]
+                finally:
+                    getattr(body, "close", lambda: None)()
+
+        self._server = make_server("127.0.0.1", self.port, serial, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="flowplane-moto")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
 
 @dataclass
@@ -48,15 +94,11 @@ def start(settings: Settings, endpoint: str | None = None) -> LocalStore:
     if not endpoint:
         import logging
 
-        from moto.server import ThreadedMotoServer
-
         # the embedded store's per-request access log is noise for people running `make serve`
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-        port = _free_port()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        endpoint = f"http://127.0.0.1:{port}"
+        server = EmbeddedMotoServer().start()
+        endpoint = server.endpoint
     settings = replace(settings, dynamodb_endpoint=endpoint)
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=settings.region)
     from infra.template import create_tables

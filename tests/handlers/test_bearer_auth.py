@@ -74,14 +74,10 @@ class TestBearerKeyMiddleware:
 
 @pytest.fixture
 def dynamodb_endpoint():
-    from moto.server import ThreadedMotoServer
+    from infra.local.store import EmbeddedMotoServer
 
-    from infra.local.store import _free_port
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
+    server = EmbeddedMotoServer().start()
+    yield server.endpoint
     server.stop()
 
 

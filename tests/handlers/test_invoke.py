@@ -256,15 +256,11 @@ class TestInvokeCommand:
 
     def test_against_a_dynamodb_endpoint_the_data_outlives_the_invocation(self, local_store):
         # an in-process moto server shares the session mock's backend: local_store empties it
-        from moto.server import ThreadedMotoServer
+        from infra.local.store import EmbeddedMotoServer
 
-        from infra.local.store import _free_port
-
-        port = _free_port()
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
+        server = EmbeddedMotoServer().start()
         try:
-            endpoint = f"http://127.0.0.1:{port}"
+            endpoint = server.endpoint
             created = _cli("invoke", "FlowsCreateFunction", "--dynamodb-endpoint", endpoint)
             read = _cli("invoke", "FlowsReadByNameFunction", "--dynamodb-endpoint", endpoint)
         finally:
