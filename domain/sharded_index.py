@@ -122,36 +122,64 @@ def _partition(store: Store, ix: Index, part: str, low: str | None, high: str | 
 
 
 def _unsharded_keys(ix: Index) -> list[str]:
-    """The partitions an item of ``ix`` was in before the index was sharded: every sharded index
-    so far is a constant-partition one (``all``)."""
+    """The partitions an item of ``ix`` was in before the index was sharded: every index stacks
+    stored unsharded is a constant-partition one (``all``); those of ``_NEW_KEYS`` were sharded
+    from the start."""
     return [ALL]
+
+
+# Sharded indexes keyed by an attribute that stacks deployed before them never wrote, each with an
+# index of its table that holds every item. DynamoDB builds a GSI added to a table from the items
+# that carry its key attribute, so the items stored before are in none of its partitions until
+# written again; the complete index finds them without a Scan. (FlowRuns ``by_state_type_sharded``
+# replaced ``by_state_type``, keyed by the ``state_type`` attribute itself.)
+_NEW_KEYS = {("FlowRuns", "by_state_type_sharded"): "by_created"}
+
+
+def _missing_from(store: Store, index: str, complete: str) -> list[Doc]:
+    """The items ``index`` should hold and does not: those of ``complete`` whose projection puts
+    them in ``index``, less the ids its partitions hold (each logical partition's shards in turn)."""
+    ix = store.spec.index(index)
+    docs = [d for d in every(store, complete)
+            if ix.partition(d) is not None and (ix.sk is None or ix.sk(d) is not None)]
+    held = {d["id"] for pk in sorted({ix.pk(d) for d in docs}) for d in every(store, index, pk)}
+    return [d for d in docs if d["id"] not in held]
 
 
 def reshard(stores: Iterable[Store]) -> dict[str, int]:
     """Move what an older layout left in the unsharded partitions of now-sharded indexes (``all``
-    instead of ``all#<k>``): each such item is written again as it is (the store re-projects it),
-    on condition that it did not change meanwhile (``rev``) or, without a revision, still exists —
-    an item written since is already in its shard. Returns the items moved per table.
+    instead of ``all#<k>``), and write the items an index keyed by a newer attribute lacks
+    (``_NEW_KEYS``): each such item is written again as it is (the store re-projects it), on
+    condition that it did not change meanwhile (``rev``) or, without a revision, still exists — an
+    item written since is already in its shard. Returns the items written per table.
 
     For a deployed stack upgraded from an older template (``flowplane reshard --aws``), run while it
     is quiet; the SQLite store re-projects by itself when opened. Idempotent: a second run finds
     nothing. Never a request path (it reads whole partitions)."""
-    from domain.errors import ConditionFailed
-    from domain.ports import Cond
-
     moved: dict[str, int] = {}
     for store in stores:
         spec = store.spec
-        has_rev = any(name == "rev" for name, _ in spec.attrs)
         for ix in spec.indexes:
-            if ix.shards == 1:
+            if ix.shards == 1 or (spec.name, ix.name) in _NEW_KEYS:
                 continue
             for pk in _unsharded_keys(ix):
-                for doc in list(store.query(ix.name, pk)):
-                    cond = Cond.eq("rev", doc.get("_rev")) if has_rev else Cond.exists()
-                    try:
-                        store.put(doc, cond=cond)
-                    except ConditionFailed:
-                        continue  # changed or deleted since: its own write re-projected it
-                    moved[spec.name] = moved.get(spec.name, 0) + 1
+                _write_again(store, list(store.query(ix.name, pk)), moved)
+        for (table, index), complete in _NEW_KEYS.items():
+            if table == spec.name:
+                _write_again(store, _missing_from(store, index, complete), moved)
     return moved
+
+
+def _write_again(store: Store, docs: list[Doc], moved: dict[str, int]) -> None:
+    """Write each of ``docs`` again as it is, unless it changed or went since it was read."""
+    from domain.errors import ConditionFailed
+    from domain.ports import Cond
+
+    has_rev = any(name == "rev" for name, _ in store.spec.attrs)
+    for doc in docs:
+        cond = Cond.eq("rev", doc.get("_rev")) if has_rev else Cond.exists()
+        try:
+            store.put(doc, cond=cond)
+        except ConditionFailed:
+            continue  # changed or deleted since: its own write re-projected it
+        moved[store.spec.name] = moved.get(store.spec.name, 0) + 1

@@ -12,7 +12,8 @@ runs it concerns and never the finished runs stored:
   ``active_by_work_queue_name`` — the reference matches runs to a queue by their stored
   ``work_queue_name``, across pools (quirk Q9). A queue with a legacy tag/deployment ``filter``
   reads its deployments' scheduled runs (``scheduled_by_deployment``) or, with tags only, the
-  SCHEDULED runs (``by_state_type``) — a deprecated feature, filtered in memory;
+  SCHEDULED runs (``by_state_type_sharded``, its shards read in turn) — a deprecated feature,
+  filtered and ordered in memory;
 * queue status: ``late_by_work_queue`` (runs whose state is named ``Late``).
 
 Bookkeeping (after responding) writes at most one item per poll and ``POLL_WRITE_INTERVAL``,
@@ -58,7 +59,7 @@ from domain.context import Ctx
 from domain.errors import ConditionFailed, ObjectNotFound
 from domain.parsing import Embedded
 from domain.ports import Cond, Doc
-from domain.sharded_index import query_all
+from domain.sharded_index import every
 from domain.timeutil import UTC, ensure_aware, iso_utc, parse, sort_key
 
 # (not domain.filters' DateTimeIn: deployment and queue reads import this module for their
@@ -334,7 +335,7 @@ def _runs_by_legacy_filter(ctx: Ctx, queue: Doc, body: AgentPoll, limit: int) ->
     cap = limit
     if queue.get("concurrency_limit") is not None:
         busy = sum(1 for t in sorted(WORKER_ACTIVE_TYPES)
-                   for r in query_all(ctx.stores.flow_runs, "by_state_type", t) if run_filter.matches(r))
+                   for r in every(ctx.stores.flow_runs, "by_state_type_sharded", t) if run_filter.matches(r))
         cap = min(cap, max(0, queue["concurrency_limit"] - busy))
     if cap <= 0:
         return []
@@ -343,7 +344,7 @@ def _runs_by_legacy_filter(ctx: Ctx, queue: Doc, body: AgentPoll, limit: int) ->
         rows: Iterator[Doc] = itertools.chain.from_iterable(
             ctx.stores.flow_runs.query("scheduled_by_deployment", str(d), sk_lte=before) for d in dict.fromkeys(dep_ids))
     else:
-        rows = (r for r in query_all(ctx.stores.flow_runs, "by_state_type", "SCHEDULED")
+        rows = (r for r in every(ctx.stores.flow_runs, "by_state_type_sharded", "SCHEDULED")
                 if r.get("next_scheduled_start_time") and (before is None or _sched_key(r) <= before))
     matching = sorted((r for r in rows if run_filter.matches(r)), key=lambda r: (_sched_key(r), r["id"]))
     return matching[:cap]

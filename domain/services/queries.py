@@ -31,7 +31,7 @@ from domain.filters import (
 from domain.parsing import Embedded, Offset
 from domain.ports import Doc
 from domain.services import run_counts
-from domain.sharded_index import query_all, query_partitions
+from domain.sharded_index import every, query_all, query_partitions
 
 
 class Page(Embedded):
@@ -224,8 +224,9 @@ def _run_candidates(ctx: Ctx, q: Any, dim: tuple[str, set[str]] | None = _UNPLAN
         return itertools.chain.from_iterable(store.query(_PLAIN_INDEX[kind], k) for k in sorted(keys))
     if fr is not None and (tags := fr.required_tags()):
         return tag_index.fetch(store, tag_index.object_ids(ctx, "flow_run", min(tags)))
-    if types is not None:
-        return query_partitions(store, "by_state_type", sorted(types))
+    if types is not None:  # every run of those state types, each type's shards read in turn (the
+        # caller sorts or counts them all, so no merge)
+        return itertools.chain.from_iterable(every(store, "by_state_type_sharded", t) for t in sorted(types))
     return query_all(store, "by_created", descending=True)
 
 

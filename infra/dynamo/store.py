@@ -5,7 +5,8 @@ attributes and GSIs cannot drift from what services plan on; ``tests`` check bot
 ``template.yaml``, which is what creates the tables (on AWS and locally).
 
 An item: ``id`` (hash key), ``doc`` (the entity as JSON text), ``rev`` (optimistic-lock
-revision where the entity has one) and the string attributes projected for the GSIs.
+revision where the entity has one) and the string attributes projected for the GSIs and for
+conditions (``TableSpec.text_attrs``, e.g. FlowRuns' ``state_type``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def _model_for(spec: TableSpec, settings: Settings) -> type[Model]:
     ns: dict = {"Meta": meta, "id": UnicodeAttribute(hash_key=True), "doc": UnicodeAttribute()}
     for name, _ in spec.attrs:
         ns[name] = NumberAttribute(null=True)
+    for name, _ in spec.text_attrs:
+        ns[name] = UnicodeAttribute(null=True)
     for name in spec.attribute_names() - {"id"}:
         ns[name] = UnicodeAttribute(null=True)
     for ix in spec.indexes:
@@ -97,7 +100,8 @@ class DynamoStore:
     def __init__(self, spec: TableSpec, settings: Settings):
         self.spec = spec
         self.model = _model_for(spec, settings)
-        self._attr_names = [a for a in spec.attribute_names() if a != "id"] + [a for a, _ in spec.attrs]
+        self._attr_names = ([a for a in spec.attribute_names() if a != "id"]
+                            + [a for a, _ in spec.attrs + spec.text_attrs])
 
     def _item(self, doc: Doc) -> Model:
         body = json.dumps(doc, separators=(",", ":"))

@@ -8,7 +8,9 @@ the ``Store`` port, idempotently:
 - ``flowplane reshard``: move the items a stack stored before its constant-partition indexes were
   sharded (``Index.shards``: ``all`` became ``all#<k>``) into their shards, so the merged reads find
   them (``domain.sharded_index.reshard``); until then older runs, task runs, deployments, artifacts
-  and logs are missing from unselective filters and counts.
+  and logs are missing from unselective filters and counts. It also writes again the runs stored
+  before FlowRuns' ``by_state_type_sharded`` existed (DynamoDB builds a new GSI only from items that
+  carry its key attribute), which filters by state type alone read.
 
 The local server does the first two by itself when it opens a data directory without their markers,
 and re-projects its SQLite rows (the third) when its schema signature changed. A deployed stack
@@ -60,7 +62,8 @@ COMMANDS = (
             "recompute every run counter from the stored runs (idempotent)", _rebuild_counters),
     Command(("tag-index", "backfill"), "maintain the tag index behind filters by tags",
             "write the tag items of every stored object (idempotent)", _backfill_tags),
-    Command(("reshard",), "", "move items stored before the index sharding into their shards (idempotent)", _reshard),
+    Command(("reshard",), "", "move items stored before the index sharding into their shards, and runs into the "
+                              "sharded state-type index (idempotent)", _reshard),
 )
 
 

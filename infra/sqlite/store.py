@@ -5,7 +5,8 @@ Layout, derived from the ``TableSpec``s when the database is opened (never a han
 * per table ``"<Table>"(id TEXT PRIMARY KEY, doc TEXT NOT NULL, <projected attributes>)`` — ``doc`` is
   the entity as compact JSON (the DynamoDB adapter's ``doc`` attribute), the other columns are what
   ``spec.project(doc)`` returns: GSI keys as TEXT (BINARY collation: UTF-8 byte order, which is
-  DynamoDB's order for string keys) and the condition attributes (``rev``, ``expires_at``) untyped.
+  DynamoDB's order for string keys) and the condition attributes (``rev``, ``expires_at``,
+  ``TableSpec.text_attrs`` such as FlowRuns' ``state_type``) untyped.
 * per GSI a partial index ``ix_<Table>_<index>`` on ``(pk_attr, sk_attr, id)``
   ``WHERE pk_attr IS NOT NULL AND sk_attr IS NOT NULL``: an item without the projected keys is not in
   the index (sparse, like the GSI), and a query is a range scan of that index, read page by page.
@@ -147,7 +148,7 @@ class _Layout:
                 if attr and attr not in key_cols:
                     key_cols.append(attr)
         self.key_cols = key_cols
-        self.value_cols = [a for a, _ in spec.attrs if a not in key_cols]
+        self.value_cols = [a for a, _ in spec.attrs + spec.text_attrs if a not in key_cols]
         self.columns = key_cols + self.value_cols
         clash = _RESERVED & set(self.columns)
         if clash:
@@ -158,9 +159,10 @@ class _Layout:
             # moves items between partitions, so the next open re-projects them (``all`` -> ``all#k``)
             "indexes": [[ix.name, ix.pk_attr, ix.sk_attr] + ([ix.shards] if ix.shards != 1 else [])
                         for ix in spec.indexes],
-            "attrs": [a for a, _ in spec.attrs],
+            "attrs": [a for a, _ in spec.attrs + spec.text_attrs],
             # a projection that changes behind the same names (e.g. a sharded partition key) re-projects too
-            "code": _fingerprint([f for ix in spec.indexes for f in (ix.pk, ix.sk)] + [f for _, f in spec.attrs]
+            "code": _fingerprint([f for ix in spec.indexes for f in (ix.pk, ix.sk)]
+                                 + [f for _, f in spec.attrs + spec.text_attrs]
                                  + ([shard_of] if any(ix.shards != 1 for ix in spec.indexes) else [])),
         })
         cols = ", ".join(_q(c) for c in self.columns)

@@ -1,20 +1,25 @@
 """A local SQLite store written before the constant-partition indexes were sharded holds ``all``
 in their key columns; opening it re-projects those rows once (``all`` -> ``all#<k>``), so every
-read through ``query_all`` finds them, in the same order as before."""
+read through ``query_all`` finds them, in the same order as before. One written before FlowRuns'
+``by_state_type_sharded`` gets its ``state_type_shard`` column the same way, and its state-type
+filters answer what ``by_state_type`` answered."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 
-from domain.ports import ALL, FLOW_RUNS, shard_of
+import pytest
+
+from domain.context import Ctx
+from domain.errors import ConditionFailed
+from domain.filters import sort_documents
+from domain.ports import ALL, FLOW_RUNS, Cond, shard_of
+from domain.services import queries
 from domain.sharded_index import query_all
 from domain.timeutil import parse, sort_key
 from infra.sqlite.store import SqliteDb, SqliteStore, _Layout, sqlite_stores
-
-# FlowRuns as stored before sharding: the same indexes, every one a single partition
-UNSHARDED_FLOW_RUNS = dataclasses.replace(
-    FLOW_RUNS, indexes=tuple(dataclasses.replace(ix, shards=1) for ix in FLOW_RUNS.indexes))
+from tests.previous_layouts import FLOW_RUNS_BEFORE_SHARDING as UNSHARDED_FLOW_RUNS
+from tests.previous_layouts import FLOW_RUNS_BEFORE_STATE_TYPE_SHARDS
 
 
 def ts(minute: int) -> str:
@@ -62,3 +67,52 @@ class TestOpeningAStoreWrittenBeforeSharding:
         again = sqlite_stores(path)
         assert [d["id"] for d in query_all(again.flow_runs, "by_created")] == [r["id"] for r in runs]
         again.flow_runs.db.close()
+
+
+class TestOpeningAStoreWrittenBeforeTheStateTypeShards:
+    @staticmethod
+    def old_store(path, runs):
+        old = SqliteDb(path, specs=[FLOW_RUNS_BEFORE_STATE_TYPE_SHARDS])
+        store = SqliteStore(FLOW_RUNS_BEFORE_STATE_TYPE_SHARDS, old)
+        store.put_many(runs)
+        before = {t: [d["id"] for d in query_all(store, "by_state_type", t)] for t in ("COMPLETED", "SCHEDULED")}
+        old.close()
+        return before
+
+    def test_state_type_partitions_answer_what_by_state_type_answered(self, tmp_path, settings):
+        path = tmp_path / "flowplane.db"
+        runs = [run(i % 7) for i in range(40)] + [run(20 + i % 3, "SCHEDULED", "Scheduled") for i in range(9)]
+        before = self.old_store(path, runs)
+        assert len(before["COMPLETED"]) == 40 and len(before["SCHEDULED"]) == 9
+
+        stores = sqlite_stores(path)
+        db = stores.flow_runs.db
+        shards = FLOW_RUNS.index("by_state_type_sharded").shards
+        assert shards == 8
+        assert dict(db.read('SELECT id, state_type_shard FROM "FlowRuns"')) == {
+            r["id"]: f"{r['state_type']}#{shard_of(r['id'], shards)}" for r in runs}
+        for state_type, want in before.items():
+            assert [d["id"] for d in query_all(stores.flow_runs, "by_state_type_sharded", state_type)] == want
+            assert [d["id"] for d in query_all(stores.flow_runs, "by_state_type_sharded", state_type,
+                                               descending=True, limit=5)] == want[::-1][:5]
+        ctx = Ctx(stores=stores, settings=settings)
+        for sort in ("EXPECTED_START_TIME_DESC", "ID_DESC"):
+            body = {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED", "COMPLETED"]}}}, "sort": sort,
+                    "offset": 5, "limit": 20}
+            got = queries.filter_flow_runs(ctx, queries.FlowRunQuery.model_validate(body))
+            assert [d["id"] for d in got] == [d["id"] for d in sort_documents(runs, sort)][5:25]
+        (signature,) = db.read("SELECT signature FROM _flowplane_schema WHERE tbl = 'FlowRuns'")[0]
+        assert signature == _Layout(FLOW_RUNS).signature
+        db.close()
+
+    def test_the_state_type_condition_attribute_is_kept(self, tmp_path):
+        path = tmp_path / "flowplane.db"
+        scheduled = run(1, "SCHEDULED", "Scheduled")
+        self.old_store(path, [scheduled])
+        stores = sqlite_stores(path)
+        stores.flow_runs.put({**scheduled, "state_type": "PENDING"}, cond=Cond.eq("state_type", "SCHEDULED"))
+        with pytest.raises(ConditionFailed):
+            stores.flow_runs.put({**scheduled, "state_type": "RUNNING"}, cond=Cond.eq("state_type", "SCHEDULED"))
+        assert [d["id"] for d in query_all(stores.flow_runs, "by_state_type_sharded", "PENDING")] == [scheduled["id"]]
+        assert list(query_all(stores.flow_runs, "by_state_type_sharded", "SCHEDULED")) == []
+        stores.flow_runs.db.close()

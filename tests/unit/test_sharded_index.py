@@ -167,6 +167,23 @@ class TestQueryAll:
             query_all(MemoryStore(spec), "by_owner", "x")
 
 
+class TestFlowRunsStateTypeShards:
+    """FlowRuns ``by_state_type_sharded``: one state type's runs spread over 8 stored partitions."""
+
+    def test_one_state_types_runs_fill_eight_partitions_and_merge_in_creation_order(self, memory_ctx):
+        store = memory_ctx.stores.flow_runs
+        runs = [{"id": uid(n), "flow_id": "f", "state_type": "RUNNING", "created": f"2026-03-01T10:00:{n % 5:02d}+00:00"}
+                for n in range(24)]
+        store.put_many(runs)
+        assert store.spec.index("by_state_type_sharded").shards == 8
+        for k in range(8):
+            assert sorted(ids(store.query("by_state_type_sharded", f"RUNNING#{k}"))) == [uid(k), uid(k + 8), uid(k + 16)]
+        assert list(store.query("by_state_type_sharded", "RUNNING")) == []
+        want = [r["id"] for r in sorted(runs, key=lambda r: (r["created"], r["id"]))]
+        assert ids(query_all(store, "by_state_type_sharded", "RUNNING")) == want
+        assert ids(query_all(store, "by_state_type_sharded", "RUNNING", descending=True, limit=7)) == want[::-1][:7]
+
+
 class TestReshard:
     """``reshard``: a deployed stack's items written before the indexes were sharded (their
     projection ``all``) move to their shards."""
@@ -177,37 +194,57 @@ class TestReshard:
 
         store._items[doc["id"]] = (spec.project(doc), json.dumps(doc))  # as the old layout wrote it
 
+    @staticmethod
+    def completed_runs(n: int) -> list[dict]:
+        return [{"id": uid(i), "flow_id": "f", "state_type": "COMPLETED", "_rev": 2,
+                 "created": f"2026-03-01T10:{i:02d}:00+00:00", "expected_start_time": f"2026-03-01T10:{i:02d}:00+00:00"}
+                for i in range(n)]
+
     def test_items_left_in_the_unsharded_partitions_move_to_their_shards_once(self, memory_ctx):
-        import dataclasses
-
-        from domain.ports import FLOW_RUNS
         from domain.sharded_index import reshard
+        from tests.previous_layouts import FLOW_RUNS_BEFORE_SHARDING
 
-        old_spec = dataclasses.replace(
-            FLOW_RUNS, indexes=tuple(dataclasses.replace(ix, shards=1) for ix in FLOW_RUNS.indexes))
         store = memory_ctx.stores.flow_runs
-        runs = [{"id": uid(n), "flow_id": "f", "state_type": "COMPLETED", "_rev": 2,
-                 "created": f"2026-03-01T10:{n:02d}:00+00:00", "expected_start_time": f"2026-03-01T10:{n:02d}:00+00:00"}
-                for n in range(10)]
+        runs = self.completed_runs(10)
         for r in runs:
-            self.old_item(store, r, old_spec)
+            self.old_item(store, r, FLOW_RUNS_BEFORE_SHARDING)
         assert list(query_all(store, "by_created")) == []
-        assert len(list(store.query("by_state_type", "COMPLETED"))) == 10
+        assert list(query_all(store, "by_state_type_sharded", "COMPLETED")) == []
 
         assert reshard([store, memory_ctx.stores.task_runs]) == {"FlowRuns": 10}
         assert ids(query_all(store, "by_created")) == [r["id"] for r in runs]
-        assert ids(query_all(store, "by_state_type", "COMPLETED")) == [r["id"] for r in runs]
+        assert ids(query_all(store, "by_state_type_sharded", "COMPLETED")) == [r["id"] for r in runs]
         assert list(store.query("by_created", ALL)) == []
         assert reshard([store]) == {}
 
-    def test_an_item_changed_since_it_was_read_is_left_to_its_own_write(self, memory_ctx, monkeypatch):
-        import dataclasses
-
-        from domain.ports import FLOW_RUNS
+    def test_runs_stored_before_the_state_type_shards_are_written_into_them_once(self, memory_ctx):
+        """Sharded ``all`` indexes but ``by_state_type`` (keyed by ``state_type``): a new GSI holds
+        only items carrying its key attribute, so reshard finds the others through ``by_created``."""
         from domain.sharded_index import reshard
+        from tests.previous_layouts import FLOW_RUNS_BEFORE_STATE_TYPE_SHARDS
 
-        old_spec = dataclasses.replace(
-            FLOW_RUNS, indexes=tuple(dataclasses.replace(ix, shards=1) for ix in FLOW_RUNS.indexes))
+        store = memory_ctx.stores.flow_runs
+        runs = self.completed_runs(12)
+        for r in runs[:9]:
+            self.old_item(store, r, FLOW_RUNS_BEFORE_STATE_TYPE_SHARDS)
+        store.put_many(runs[9:])  # written since the upgrade: already in their shards
+        assert ids(query_all(store, "by_created")) == [r["id"] for r in runs]
+        assert ids(query_all(store, "by_state_type_sharded", "COMPLETED")) == [r["id"] for r in runs[9:]]
+
+        store.calls.clear()
+        assert reshard([store]) == {"FlowRuns": 9}
+        assert store.calls.count("PutItem") == 9
+        assert ids(query_all(store, "by_state_type_sharded", "COMPLETED")) == [r["id"] for r in runs]
+        assert {k: ids(store.query("by_state_type_sharded", f"COMPLETED#{k}")) for k in range(8)} == {
+            k: [r["id"] for r in runs if int(r["id"][:8], 16) % 8 == k] for k in range(8)}
+        assert [store.get(r["id"]) for r in runs] == runs  # written again unchanged
+        assert reshard([store]) == {}
+
+    def test_an_item_changed_since_it_was_read_is_left_to_its_own_write(self, memory_ctx, monkeypatch):
+        from domain.sharded_index import reshard
+        from tests.previous_layouts import FLOW_RUNS_BEFORE_SHARDING
+
+        old_spec = FLOW_RUNS_BEFORE_SHARDING
         store = memory_ctx.stores.flow_runs
         doc = {"id": uid(3), "flow_id": "f", "state_type": "RUNNING", "_rev": 1, "created": "2026-03-01T10:00:00+00:00"}
         self.old_item(store, doc, old_spec)
