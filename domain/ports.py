@@ -210,6 +210,12 @@ class Store(Protocol):
         """The counters of each existing item among ``ids`` (one batch read); absent ids are left out."""
         ...
 
+    def scan(self) -> Iterator[Doc]:
+        """Every document of the table, in no particular order, read in pages. For moving data
+        (``flowplane export``/``import``) only: never on a request path, whose reads go by key or
+        index. Not for counter tables (their items are counters, not documents)."""
+        ...
+
     def query(
         self,
         index: str,

@@ -216,6 +216,12 @@ class MemoryStore:
         for _, body in rows:
             yield json.loads(body)
 
+    def scan(self) -> Iterator[Doc]:
+        with self._lock:
+            bodies = [b for _, b in self._items.values()]
+        for body in bodies:
+            yield json.loads(body)
+
     def dump(self) -> list[Doc]:
         """Test helper (not a port method): every document."""
         with self._lock:

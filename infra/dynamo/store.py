@@ -262,6 +262,13 @@ class DynamoStore:
                     continue
                 raise ConditionFailed("transaction") from exc
 
+    def scan(self) -> Iterator[Doc]:
+        try:
+            for item in self.model.scan(consistent_read=True):
+                yield json.loads(item.doc)
+        except PynamoDBException as exc:
+            _raise(exc, f"scan:{self.spec.name}")
+
     def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False, limit=None) -> Iterator[Doc]:
         ix = self.spec.index(index)
         gsi = getattr(self.model, f"ix_{index}")

@@ -413,6 +413,19 @@ class SqliteStore:
             for id_, body in self.db.read(f"SELECT id, doc FROM {self._layout.table} WHERE id IN ({marks})", chunk):
                 yield id_, json.loads(body)
 
+    def scan(self) -> Iterator[Doc]:
+        """In id order, a page at a time (each page one read, so a long export holds no lock)."""
+        last = None
+        while True:
+            rows = self.db.read(f"SELECT id, doc FROM {self._layout.table}"
+                                + (" WHERE id > ?" if last is not None else "")
+                                + f" ORDER BY id LIMIT {_PAGE}", () if last is None else (last,))
+            for _, body in rows:
+                yield json.loads(body)
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
+
     def query(self, index, pk, *, sk_lte=None, sk_gte=None, sk_begins=None, descending=False,
               limit=None) -> Iterator[Doc]:
         ix = self.spec.index(index)

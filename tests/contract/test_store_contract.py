@@ -205,6 +205,21 @@ class TestPutMany:
         assert list(stores.flows.query("by_name", "all")) == []
 
 
+class TestScan:
+    """``scan`` (export/import only): every document once, whatever the indexes, over several pages."""
+
+    def test_an_empty_table_scans_empty(self, stores):
+        assert list(stores.flows.scan()) == []
+
+    def test_every_document_once_across_pages_including_those_in_no_index(self, stores):
+        docs = [flow(f"f{i:04d}") for i in range(530)] + [{"id": _id(), "no_name": True}]
+        stores.flows.put_many(docs)
+        stores.flows.delete(docs[0]["id"])
+        got = list(stores.flows.scan())
+        assert sorted(d["id"] for d in got) == sorted(d["id"] for d in docs[1:])
+        assert {d["id"]: d for d in got}[docs[-1]["id"]] == docs[-1]
+
+
 class TestQueryOrder:
     NAMES = ["b", "B", "a", "A", "_x", "10", "9", "é", "z", "Z", "ab", "a b", "~", "日本"]
 
