@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from infra.local import maintenance
 
     maintenance.register(sub)  # flowplane counters rebuild / tag-index backfill / reshard
+    from infra.local import transfer
+
+    transfer.register(sub)  # flowplane export / import
     from infra import ui_publish
 
     ui_publish.register(sub)  # flowplane ui publish --stack NAME

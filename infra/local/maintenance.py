@@ -75,11 +75,11 @@ def register(sub) -> None:
             group = sub.add_parser(command.words[0], help=command.group_help)
             p = group.add_subparsers(dest=f"{command.words[0]}_command", required=True).add_parser(
                 command.words[1], help=command.help)
-        _store_arguments(p)
+        store_arguments(p)
         p.set_defaults(func=lambda args, c=command: run(c, args))
 
 
-def _store_arguments(p: argparse.ArgumentParser) -> None:
+def store_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="DIR", default=None,
                    help="the SQLite data directory of `flowplane serve` (default: $FLOWPLANE_DATA_DIR or ~/.flowplane)")
     p.add_argument("--dynamodb-endpoint", default=None, help="the tables at this DynamoDB endpoint instead")
@@ -88,7 +88,9 @@ def _store_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--table-prefix", default=None, help="physical table name prefix (default: as `flowplane serve`)")
 
 
-def run(command: Command, args: argparse.Namespace) -> int:
+def open_ctx(args: argparse.Namespace) -> tuple[Any, Callable[[], None], str]:
+    """(Ctx, close, where the data is) for the store the arguments of ``store_arguments`` name;
+    raises ``infra.local.store.DataDirInUse`` while a server holds the SQLite data directory."""
     from domain.context import Ctx
     from domain.settings import Settings
     from infra.local import store as local_store
@@ -99,18 +101,24 @@ def run(command: Command, args: argparse.Namespace) -> int:
     if args.aws:
         from infra.dynamo.store import dynamo_stores
 
-        stores, close = dynamo_stores(settings), (lambda: None)
-    else:
-        if not args.table_prefix and settings.table_prefix == "flowplane-":
-            settings = replace(settings, table_prefix="flowplane-local-")
-        try:
-            opened = local_store.open_store(settings, data_dir=args.data_dir, dynamodb_endpoint=args.dynamodb_endpoint)
-        except local_store.DataDirInUse as exc:
-            print(f"flowplane {' '.join(command.words)}: {exc}", file=sys.stderr)
-            return 3
-        stores, settings, close = opened.stores, opened.settings, opened.close
+        return (Ctx(stores=dynamo_stores(settings), settings=settings), (lambda: None),
+                f"the deployed DynamoDB tables ({settings.table('Flows')}, ...)")
+    if not args.table_prefix and settings.table_prefix == "flowplane-":
+        settings = replace(settings, table_prefix="flowplane-local-")
+    opened = local_store.open_store(settings, data_dir=args.data_dir, dynamodb_endpoint=args.dynamodb_endpoint)
+    return Ctx(stores=opened.stores, settings=opened.settings), opened.close, opened.description
+
+
+def run(command: Command, args: argparse.Namespace) -> int:
+    from infra.local import store as local_store
+
     try:
-        result = command.run(Ctx(stores=stores, settings=settings))
+        ctx, close, _ = open_ctx(args)
+    except local_store.DataDirInUse as exc:
+        print(f"flowplane {' '.join(command.words)}: {exc}", file=sys.stderr)
+        return 3
+    try:
+        result = command.run(ctx)
     finally:
         close()
     print(json.dumps(result))
