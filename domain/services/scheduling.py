@@ -29,6 +29,7 @@ from typing import Any
 from domain import ids, run_companions
 from domain.context import Ctx
 from domain.errors import ConditionFailed
+from domain.first_state_ids import first_state_id
 from domain.ports import Cond
 from domain.services import flow_runs
 from domain.services.deployments import ordered_schedules
@@ -36,7 +37,8 @@ from domain.states import apply_state
 from domain.timeutil import iso
 
 # Run fields that come from the deployment: a run whose fields differ from what the deployment
-# would build now is stale. (id follows from flow_id + idempotency_key; name/created/state ids vary.)
+# would build now is stale. (id follows from flow_id + idempotency_key, the first state's id from the
+# id — domain.first_state_ids; name/created vary.)
 RUN_FINGERPRINT = (
     "flow_id", "deployment_id", "deployment_version", "work_queue_id", "work_queue_name", "parameters",
     "infrastructure_document_id", "tags", "idempotency_key", "next_scheduled_start_time", "auto_scheduled",
@@ -108,6 +110,7 @@ def build_runs(deployment: dict, dates: list[dt.datetime], now: dt.datetime, *, 
             work_queue=queue, work_queue_name=deployment.get("work_queue_name"), auto_scheduled=auto_scheduled,
         )
         state = flow_runs.scheduled_state(run, iso(date), now, message="Flow run scheduled")
+        state["id"] = first_state_id(run["id"])  # readable by id before any history item exists
         apply_state(run, state, now)
         state["state_details"]["flow_run_id"] = None  # the reference writes the state row directly
         run["state"] = state
