@@ -6,10 +6,11 @@ and the global bookkeeping in memory, then ONE transaction:
 * the run document, conditioned on its revision ``_rev`` — two concurrent proposals can never both
   win; the loser re-reads and is orchestrated again against the new state (bounded, then 503);
 * the state it *enters* as an item of ``FlowRunStates`` (id = state id), so
-  ``GET /flow_run_states/{id}`` is one GetItem for every state a transition wrote, including the
-  current one, and the history is one Query. Runs the scheduler inserts carry their first state
-  only in the run document (``_state_stored`` absent): their first transition also writes the
-  state it leaves, so the scheduler's insert stays one write per run. Items expire after
+  ``GET /flow_run_states/{id}`` finds every state a transition wrote by key, and the history is
+  one Query. Runs the scheduler inserts carry their first state only in the run document
+  (``_state_stored`` absent): their first transition also writes the state it leaves, so the
+  scheduler's insert stays one write per run; until then that state's id names its run
+  (``domain.first_state_ids``), which is how it is read by id. Items expire after
   ``history_retention`` (DynamoDB TTL on ``_expires_at``);
 * a ``result`` artifact when the state carries persisted result data (§3.1; unpersisted data is
   answered once and never stored, Q12);
@@ -33,7 +34,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from domain import contention, run_companions
+from domain import contention, first_state_ids, run_companions
 from domain.context import Ctx
 from domain.errors import ConditionFailed, NotFound, ObjectNotFound, ServiceUnavailable
 from domain.orchestration import bookkeeping
@@ -288,8 +289,25 @@ def flow_run_history(ctx: Ctx, flow_run_id: str) -> list[dict[str, Any]]:
 
 
 def read_flow_run_state(ctx: Ctx, state_id: str) -> dict[str, Any]:
+    """``GET /flow_run_states/{id}``: two GetItems — the history item, then its run.
+
+    A scheduler-inserted run's first state has no item until the run moves; its id names the run
+    (``domain.first_state_ids``), so a miss reads that run and answers its current state if it is
+    the one asked for. The run is read on a hit too: the reference deletes a run's states with it,
+    so the items a deletion left for their TTL answer 404; and a scheduler run deleted and inserted
+    again (same run id, same first state id) answers its own first state, not the old item."""
     item = ctx.stores.flow_run_states.get(state_id)
-    if item is None or "flow_run_id" not in item:
+    if item is not None and "flow_run_id" in item:
+        run_id = item["flow_run_id"]
+    else:
+        item, run_id = None, first_state_ids.scheduled_run_id(state_id)
+    run = ctx.stores.flow_runs.get(run_id) if run_id else None
+    if run is None:
+        raise NotFound("Flow run state not found")
+    current = run.get("state") or {}
+    if current.get("id") == state_id:
+        return state_wire(current)
+    if item is None:
         raise NotFound("Flow run state not found")
     return state_wire(item)
 

@@ -8,7 +8,7 @@ from domain.services import run_orchestration
 from handlers._app import json_response, lambda_handler
 from handlers._deps import context
 
-TABLES = ("FlowRunStates",)
+TABLES = ("FlowRunStates", "FlowRuns")
 READ_ONLY = True
 router = APIRouter()
 
