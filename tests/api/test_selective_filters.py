@@ -30,7 +30,7 @@ def _no_state_dimension(original):
     def dimension(ctx, q):
         fr = getattr(q, "flow_runs", None)
         if fr is not None and fr.exact_state_types() is not None:
-            return None  # by_state_type / by_created, every criterion applied in memory
+            return None  # by_state_type_sharded / by_created, every criterion applied in memory
         return original(ctx, q)
     return dimension
 
