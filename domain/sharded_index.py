@@ -136,14 +136,20 @@ def _unsharded_keys(ix: Index) -> list[str]:
 _NEW_KEYS = {("FlowRuns", "by_state_type_sharded"): "by_created"}
 
 
-def _missing_from(store: Store, index: str, complete: str) -> list[Doc]:
+def _missing_from(store: Store, index: str, complete: str) -> Iterator[Doc]:
     """The items ``index`` should hold and does not: those of ``complete`` whose projection puts
-    them in ``index``, less the ids its partitions hold (each logical partition's shards in turn)."""
+    them in ``index`` and whose id its logical partition does not hold. Streamed (writing an item
+    again does not move it in ``complete``); only the held ids of the partitions met are kept."""
     ix = store.spec.index(index)
-    docs = [d for d in every(store, complete)
-            if ix.partition(d) is not None and (ix.sk is None or ix.sk(d) is not None)]
-    held = {d["id"] for pk in sorted({ix.pk(d) for d in docs}) for d in every(store, index, pk)}
-    return [d for d in docs if d["id"] not in held]
+    held: dict[str, set[str]] = {}
+    for doc in every(store, complete):
+        pk = ix.pk(doc)
+        if pk is None or (ix.sk is not None and ix.sk(doc) is None):
+            continue
+        if pk not in held:
+            held[pk] = {d["id"] for d in every(store, index, pk)}
+        if doc["id"] not in held[pk]:
+            yield doc
 
 
 def reshard(stores: Iterable[Store]) -> dict[str, int]:
@@ -170,7 +176,7 @@ def reshard(stores: Iterable[Store]) -> dict[str, int]:
     return moved
 
 
-def _write_again(store: Store, docs: list[Doc], moved: dict[str, int]) -> None:
+def _write_again(store: Store, docs: Iterable[Doc], moved: dict[str, int]) -> None:
     """Write each of ``docs`` again as it is, unless it changed or went since it was read."""
     from domain.errors import ConditionFailed
     from domain.ports import Cond
