@@ -10,7 +10,14 @@ import contextlib
 
 import pytest
 
-from tests.api.flow_run_support import create_run, deployment_run, make_deployment, make_flow, propose
+from tests.api.flow_run_support import (
+    create_run,
+    deployment_run,
+    make_deployment,
+    make_flow,
+    propose,
+    same_answer,
+)
 from tests.api.task_run_support import create_task
 
 
@@ -37,23 +44,7 @@ def _no_state_dimension(original):
 
 def ask(client, monkeypatch, path: str, body: dict):
     """The answer of ``path`` as routed, asserted equal to the general path's answer."""
-    r = client.post(path, json=body)
-    assert r.status_code == 200, r.text
-    with general_path(monkeypatch):
-        g = client.post(path, json=body)
-    assert g.status_code == 200, g.text
-    got, want = r.json(), g.json()
-    if isinstance(got, list):
-        assert [x["id"] for x in got] == [x["id"] for x in want]
-        assert [_stable(x) for x in got] == [_stable(x) for x in want]
-    else:
-        assert got == want
-    return got
-
-
-def _stable(doc: dict) -> dict:
-    """The document without what a run's response computes from the clock at answer time."""
-    return {k: v for k, v in doc.items() if k not in ("estimated_run_time", "estimated_start_time_delta")}
+    return same_answer(client, path, body, lambda: general_path(monkeypatch))
 
 
 @pytest.fixture

@@ -11,7 +11,14 @@ import contextlib
 import pytest
 
 from domain.ports import shard_of
-from tests.api.flow_run_support import create_run, deployment_run, make_deployment, make_flow, propose
+from tests.api.flow_run_support import (
+    create_run,
+    deployment_run,
+    make_deployment,
+    make_flow,
+    propose,
+    same_answer,
+)
 
 SHARDS = 8
 RUN_SORTS = ["ID_DESC", "EXPECTED_START_TIME_DESC", "EXPECTED_START_TIME_ASC", "NAME_ASC", "START_TIME_DESC"]
@@ -29,20 +36,7 @@ def every_run_read(monkeypatch):
 
 def ask(client, monkeypatch, path: str, body: dict):
     """The answer of ``path`` as routed, asserted equal to the answer from every run."""
-    r = client.post(path, json=body)
-    assert r.status_code == 200, r.text
-    with every_run_read(monkeypatch):
-        g = client.post(path, json=body)
-    assert g.status_code == 200, g.text
-    got, want = r.json(), g.json()
-    if isinstance(got, list):
-        assert [x["id"] for x in got] == [x["id"] for x in want]
-        stable = ("estimated_run_time", "estimated_start_time_delta")  # computed from the clock when answered
-        assert [{k: v for k, v in x.items() if k not in stable} for x in got] == [
-            {k: v for k, v in x.items() if k not in stable} for x in want]
-    else:
-        assert got == want
-    return got
+    return same_answer(client, path, body, lambda: every_run_read(monkeypatch))
 
 
 def ids(rows):
