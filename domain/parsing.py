@@ -7,6 +7,7 @@ read the messages, so the common cases are translated; anything else keeps pydan
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import sys
@@ -19,9 +20,12 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from domain import timeutil
 from domain.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -260,6 +264,32 @@ def _v1_int(value: Any) -> Any:
 
 V1Str = Annotated[str, BeforeValidator(_v1_str)]
 V1Int = Annotated[int, BeforeValidator(_v1_int)]
+
+
+def body_datetime(value: Any, info: ValidationInfo | None = None) -> dt.datetime:
+    """The one reading of a request body's datetime (``timeutil.parse_body_datetime``: what the
+    reference's ``DateTimeTZ`` accepted; a JSON number is never Unix time), as a pydantic error in
+    the reference's wording when refused. A ``now`` in the validation context dates a time of day."""
+    if value is None:  # a required one (an optional null never gets here)
+        raise PydanticCustomError("type_error.none.not_allowed", "none is not an allowed value")
+    now = (info.context or {}).get("now") if info is not None and isinstance(info.context, dict) else None
+    try:
+        return timeutil.parse_body_datetime(value, now)
+    except timeutil.DateTimeInputError as exc:
+        raise PydanticCustomError(exc.kind, "{error}", {"error": str(exc)}) from None
+
+
+# Every request-body datetime field: aware (naive = UTC), offset kept as sent.
+WireDateTime = Annotated[dt.datetime, BeforeValidator(body_datetime)]
+
+
+def query_datetime(raw: str, name: str) -> dt.datetime:
+    """A datetime query parameter (``timeutil.parse_query_datetime``: pydantic v1's ``datetime``,
+    numbers are Unix time), or the reference's 422 at ``["query", name]``."""
+    try:
+        return timeutil.parse_query_datetime(raw)
+    except timeutil.DateTimeInputError as exc:
+        raise invalid(["query", name], str(exc), exc.kind) from None
 
 
 def path_uuid(raw: str, name: str = "id") -> str:
