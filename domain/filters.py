@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from domain import timeutil
+from domain.parsing import body_datetime
 from domain.states import StateType  # noqa: F401 - re-exported for filter users
 
 Doc = dict[str, Any]
@@ -167,22 +168,17 @@ def _require(ctx: FilterContext | None, what: str) -> FilterContext:
 
 
 def _parse_datetime_input(value: Any) -> Any:
-    """ISO-8601 with ``T`` or space, ``Z`` or offset; anything else is left to pydantic. A time
-    whose UTC instant falls outside years 1–9999 (``0001-01-01T00:00:00+00:01``) is unparseable
-    here (the reference answers 500)."""
-    if isinstance(value, str):
-        try:
-            parsed = timeutil.parse(value)
-        except ValueError:
-            return value
-        try:
-            parsed.astimezone(timeutil.UTC)
-        except OverflowError:
-            from pydantic_core import PydanticCustomError
+    """A request body's datetime (``parsing.body_datetime``: a number is refused, never Unix
+    time). A time whose UTC instant falls outside years 1–9999 (``0001-01-01T00:00:00+00:01``) is
+    unparseable here (the reference answers 500)."""
+    parsed = body_datetime(value)
+    try:
+        parsed.astimezone(timeutil.UTC)
+    except OverflowError:
+        from pydantic_core import PydanticCustomError
 
-            raise PydanticCustomError("datetime_parsing", "invalid datetime format") from None
-        return parsed
-    return value
+        raise PydanticCustomError("datetime_parsing", "invalid datetime format") from None
+    return parsed
 
 
 def _to_utc(value: dt.datetime) -> dt.datetime:

@@ -63,7 +63,8 @@ from pydantic import (
     field_validator,
 )
 
-from domain.timeutil import UTC, ensure_aware, iso, parse
+from domain.parsing import body_datetime
+from domain.timeutil import UTC, ensure_aware, iso
 
 __all__ = [
     "MAX_ITERATIONS",
@@ -218,14 +219,7 @@ class IntervalSchedule(BaseModel):
         if v is None:
             now = (info.context or {}).get("now")
             return ensure_aware(now) if now is not None else dt.datetime.now(UTC)
-        if isinstance(v, dt.datetime):
-            return ensure_aware(v)
-        if isinstance(v, str):
-            try:
-                return parse(v)
-            except ValueError:
-                raise ValueError(f"Unable to parse string [{v}]") from None
-        raise ValueError("Unrecognized datetime.")
+        return body_datetime(v, info)
 
     @field_validator("timezone")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.parsing import WireDateTime
 from domain.timeutil import ensure_aware, iso, iso_utc
 
 
@@ -51,11 +52,11 @@ class StateDetails(BaseModel):
     flow_run_id: str | None = None
     task_run_id: str | None = None
     child_flow_run_id: str | None = None
-    scheduled_time: dt.datetime | None = None
+    scheduled_time: WireDateTime | None = None
     cache_key: str | None = None
-    cache_expiration: dt.datetime | None = None
+    cache_expiration: WireDateTime | None = None
     untrackable_result: bool = False
-    pause_timeout: dt.datetime | None = None
+    pause_timeout: WireDateTime | None = None
     pause_reschedule: bool = False
     pause_key: str | None = None
     run_input_keyset: dict[str, str] | None = None
@@ -77,7 +78,7 @@ class StateCreate(BaseModel):
     message: str | None = None
     data: Any = None
     state_details: StateDetails = Field(default_factory=StateDetails)
-    timestamp: Any = None  # accepted, ignored (server time wins)
+    timestamp: WireDateTime | None = None  # checked as the reference did, then ignored (server time wins)
     id: Any = None  # accepted, ignored
 
 

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from domain.names import check_name
-from domain.parsing import Embedded
+from domain.parsing import Embedded, WireDateTime
 from domain.schedules import Schedule
 from domain.services.flow_runs import FlowRunPolicy
 from domain.states import StateCreate
@@ -165,15 +165,15 @@ def _aware(v: dt.datetime | None) -> dt.datetime | None:
 
 class GetScheduledFlowRuns(Embedded):
     deployment_ids: list[UUID]
-    scheduled_before: dt.datetime | None = None
+    scheduled_before: WireDateTime | None = None
     limit: int | None = None
 
     _a = field_validator("scheduled_before")(lambda cls, v: _aware(v))
 
 
 class ScheduleRunsBody(Embedded):
-    start_time: dt.datetime | None = None
-    end_time: dt.datetime | None = None
+    start_time: WireDateTime | None = None
+    end_time: WireDateTime | None = None
     min_time: Any = None
     min_runs: int | None = None
     max_runs: int | None = None

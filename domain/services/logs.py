@@ -20,9 +20,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Typ
 from domain import ids
 from domain.context import Ctx
 from domain.errors import TooLarge
-from domain.parsing import V1Int, V1Str, parse_list
+from domain.parsing import V1Int, V1Str, body_datetime, parse_list
 from domain.ports import Doc
-from domain.timeutil import UTC, ensure_aware, iso_utc, parse, sort_key
+from domain.timeutil import UTC, ensure_aware, iso_utc, sort_key
 
 WIRE_KEYS = ("id", "created", "updated", "name", "level", "message", "timestamp", "flow_run_id", "task_run_id")
 
@@ -32,19 +32,9 @@ WIRE_KEYS = ("id", "created", "updated", "name", "level", "message", "timestamp"
 MAX_LOG_ITEM_BYTES = 380 * 1024
 
 
-def _iso_datetime(value: Any) -> Any:
-    """ISO-8601 with ``T`` or space, ``Z`` or offset; anything else is left to pydantic."""
-    if isinstance(value, str):
-        try:
-            return parse(value)
-        except ValueError:
-            return value
-    return value
-
-
 Text = V1Str
 Level = V1Int
-Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_datetime),
+Timestamp = Annotated[dt.datetime, BeforeValidator(body_datetime),
                       AfterValidator(lambda v: ensure_aware(v).astimezone(UTC))]
 
 

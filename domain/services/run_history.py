@@ -43,7 +43,7 @@ from domain.filters import (
     WorkQueueFilter,
     sort_documents,
 )
-from domain.parsing import Embedded
+from domain.parsing import Embedded, WireDateTime
 from domain.ports import Doc, Store
 from domain.services import queries
 from domain.sharded_index import query_all
@@ -55,8 +55,8 @@ SCATTER_LIMIT = 1000
 
 
 class HistoryQuery(Embedded):
-    history_start: dt.datetime
-    history_end: dt.datetime
+    history_start: WireDateTime
+    history_end: WireDateTime
     history_interval_seconds: float
     flows: FlowFilter | None = None
     flow_runs: FlowRunFilter | None = None

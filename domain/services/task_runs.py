@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from domain import run_companions
 from domain.context import Ctx
 from domain.errors import ConditionFailed, IntegrityConflict, NotFound, ServiceUnavailable
-from domain.parsing import Embedded, invalid
+from domain.parsing import Embedded, WireDateTime, invalid
 from domain.ports import Cond, TxDelete, TxPut
 from domain.services.task_run_orchestration import attempts, history_sort_key, plan_task_run_state, state_wire
 from domain.states import TERMINAL, StateCreate, proposed_state
@@ -124,7 +124,7 @@ class TaskRunCreate(BaseModel):
     task_key: str
     dynamic_key: str
     cache_key: str | None = None
-    cache_expiration: dt.datetime | None = None
+    cache_expiration: WireDateTime | None = None
     task_version: str | None = None
     empirical_policy: TaskRunPolicy = Field(default_factory=TaskRunPolicy)
     tags: list[str] = Field(default_factory=list)

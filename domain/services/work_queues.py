@@ -29,6 +29,7 @@ from domain.context import Ctx
 from domain.errors import ConditionFailed, Conflict, IntegrityConflict, NotFound, ServiceUnavailable
 from domain.filters import WorkQueueFilter
 from domain.names import check_name
+from domain.parsing import WireDateTime
 from domain.ports import Cond, Doc
 from domain.services.queries import Page, check_limit
 from domain.sharded_index import query_all
@@ -97,7 +98,7 @@ class WorkQueueUpdate(BaseModel):
     is_paused: bool = False
     concurrency_limit: int | None = Field(default=None, ge=0)
     priority: int | None = Field(default=None, gt=0)
-    last_polled: dt.datetime | None = None
+    last_polled: WireDateTime | None = None
     filter: QueueFilter | None = None
 
 
