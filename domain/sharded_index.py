@@ -132,8 +132,10 @@ def _unsharded_keys(ix: Index) -> list[str]:
 # index of its table that holds every item. DynamoDB builds a GSI added to a table from the items
 # that carry its key attribute, so the items stored before are in none of its partitions until
 # written again; the complete index finds them without a Scan. (FlowRuns ``by_state_type_sharded``
-# replaced ``by_state_type``, keyed by the ``state_type`` attribute itself.)
-_NEW_KEYS = {("FlowRuns", "by_state_type_sharded"): "by_created"}
+# replaced ``by_state_type``, keyed by the ``state_type`` attribute itself; the three state-type
+# indexes by deployment, flow and work queue came with composite keys no older run carries.)
+_NEW_KEYS = {("FlowRuns", name): "by_created" for name in (
+    "by_state_type_sharded", "by_deployment_state", "by_flow_state", "by_work_queue_state")}
 
 
 def _missing_from(store: Store, index: str, complete: str) -> Iterator[Doc]:

@@ -75,14 +75,51 @@ def create_table_request(props: dict, table_name: str) -> dict:
 
 
 def create_tables(client, settings, template: dict | None = None) -> list[str]:
-    """Create every table of the template that does not exist yet; returns the created names."""
+    """Create every table of the template that does not exist yet, and the GSIs that tables made
+    from an older template lack; returns what was created (table names, ``<table>.<index>``)."""
     template = template or load()
-    existing = set(client.list_tables().get("TableNames", []))
+    existing = set(_table_names(client))
     created = []
     for logical, props in tables(template).items():
         name = settings.table(logical)
         if name in existing:
+            created += [f"{name}.{ix}" for ix in add_missing_indexes(client, name, props)]
             continue
         client.create_table(**create_table_request(props, name))
         created.append(name)
     return created
+
+
+def _table_names(client) -> list[str]:
+    """Every table name (ListTables answers at most 100 a page)."""
+    return [n for page in client.get_paginator("list_tables").paginate() for n in page.get("TableNames", [])]
+
+
+def add_missing_indexes(client, name: str, props: dict, *, wait_seconds: float = 600.0) -> list[str]:
+    """Create the template's GSIs that table ``name`` lacks, one ``UpdateTable`` each (DynamoDB takes
+    one GSI creation per update), waiting for each to be ACTIVE; returns their names. Items stored
+    before an index existed are in it only if they carry its key attributes: ``flowplane reshard``
+    writes those that do not. Indexes the template no longer has are left alone."""
+    import time
+
+    have = {g["IndexName"] for g in client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])}
+    added = []
+    for gsi in props.get("GlobalSecondaryIndexes") or []:
+        if gsi["IndexName"] in have:
+            continue
+        keys = {k["AttributeName"] for k in gsi["KeySchema"]}
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=[d for d in props["AttributeDefinitions"] if d["AttributeName"] in keys],
+            GlobalSecondaryIndexUpdates=[{"Create": {k: gsi[k] for k in ("IndexName", "KeySchema", "Projection")}}])
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            table = client.describe_table(TableName=name)["Table"]
+            status = {g["IndexName"]: g.get("IndexStatus") for g in table.get("GlobalSecondaryIndexes", [])}
+            if status.get(gsi["IndexName"]) == "ACTIVE":
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name}.{gsi['IndexName']} is not ACTIVE after {wait_seconds:.0f} s")
+            time.sleep(1)
+        added.append(gsi["IndexName"])
+    return added

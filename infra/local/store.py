@@ -78,6 +78,7 @@ class LocalStore:
     endpoint: str
     settings: Settings
     _server: object | None = None
+    new_indexes: list[str] = field(default_factory=list)  # "<table>.<index>" added to older tables
 
     def stop(self) -> None:
         if self._server is not None:
@@ -103,8 +104,9 @@ def start(settings: Settings, endpoint: str | None = None) -> LocalStore:
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=settings.region)
     from infra.template import create_tables
 
-    create_tables(client, settings)
-    return LocalStore(endpoint=endpoint, settings=settings, _server=server)
+    created = create_tables(client, settings)
+    return LocalStore(endpoint=endpoint, settings=settings, _server=server,
+                      new_indexes=[c for c in created if "." in c])
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,7 +199,12 @@ def open_store(settings: Settings, *, store: str = "sqlite", data_dir: Path | st
         local = start(settings, dynamodb_endpoint)
         what = f"DynamoDB at {local.endpoint}" + (" (embedded moto server, in memory: lost on exit)"
                                                   if not dynamodb_endpoint else "")
-        return OpenStore(dynamo_stores(local.settings), local.settings, what, [local.stop])
+        stores = dynamo_stores(local.settings)
+        if local.new_indexes:  # tables of an older flowplane: put their items into the new indexes
+            from domain.sharded_index import reshard
+
+            reshard(vars(stores).values())
+        return OpenStore(stores, local.settings, what, [local.stop])
     if store != "sqlite":
         raise ValueError(f"unknown store {store!r} (sqlite or moto)")
     from infra.sqlite.store import SqliteDb, sqlite_stores
