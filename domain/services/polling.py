@@ -53,18 +53,19 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from domain.context import Ctx
 from domain.errors import ConditionFailed, ObjectNotFound
-from domain.parsing import Embedded
+from domain.parsing import Embedded, body_datetime
 from domain.ports import Cond, Doc
 from domain.sharded_index import every
 from domain.timeutil import UTC, ensure_aware, iso_utc, parse, sort_key
 
 # (not domain.filters' DateTimeIn: deployment and queue reads import this module for their
 # status, and the filter models would add ~90 ms to their cold start)
-DateTimeIn = Annotated[dt.datetime, AfterValidator(lambda v: ensure_aware(v).astimezone(UTC))]
+DateTimeIn = Annotated[dt.datetime, BeforeValidator(body_datetime),
+                       AfterValidator(lambda v: ensure_aware(v).astimezone(UTC))]
 
 POLL_WRITE_INTERVAL = dt.timedelta(seconds=5)
 MAX_POLL_SETS = 8  # poll-record pointers a deployment keeps (serve() restarts with other sets add one)

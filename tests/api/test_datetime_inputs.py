@@ -271,6 +271,27 @@ class TestDeploymentRouteDatetimes:
         refused(r, ["body", "scheduled_before"], *UNRECOGNIZED)
 
 
+class TestPollingRouteDatetimes:
+    """The worker's and the agent's polls: POST /work_pools/{name}/get_scheduled_flow_runs and
+    POST /work_queues/{id}/get_runs (checked against prefect 2.20.26: 422, never Unix time)."""
+
+    @pytest.mark.parametrize("field", ["scheduled_before", "scheduled_after"])
+    def test_worker_poll_refuses_unix_seconds(self, client, field):
+        assert client.post("work_pools/", json={"name": "p", "type": "process"}).status_code == 201
+        r = client.post("work_pools/p/get_scheduled_flow_runs", json={field: 1700000000})
+        refused(r, ["body", field], *UNRECOGNIZED)
+
+    def test_agent_poll_refuses_numeric_text(self, client):
+        queue = client.post("work_queues/", json={"name": "q"}).json()
+        r = client.post(f"work_queues/{queue['id']}/get_runs", json={"scheduled_before": "1700000000"})
+        refused(r, ["body", "scheduled_before"], *_parser("1700000000"))
+
+    def test_worker_poll_still_reads_a_text_datetime(self, client):
+        assert client.post("work_pools/", json={"name": "p", "type": "process"}).status_code == 201
+        r = client.post("work_pools/p/get_scheduled_flow_runs", json={"scheduled_before": "2030-01-01T00:00:00Z"})
+        assert (r.status_code, r.json()) == (200, [])
+
+
 class TestLogCreateDatetimes:
     @pytest.mark.parametrize(("value", "msg", "typ"), [
         pytest.param(1700000000, *UNRECOGNIZED, id="number"),
