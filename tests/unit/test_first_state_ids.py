@@ -28,14 +28,17 @@ class TestFirstStateId:
         assert len(set(state_ids)) == 500
         assert [scheduled_run_id(s) for s in state_ids] == run_ids
 
-    @pytest.mark.parametrize("run_id", [str(uuid.uuid4()), str(uuid.uuid1()), "not-a-uuid"])
+    # fixed ids: parameters must be the same in every pytest-xdist worker
+    @pytest.mark.parametrize("run_id", ["d499306c-0dcf-4c90-bfb5-68fee4ebf5c6", "097dff38-eddd-11f1-ac00-02fc00000001",
+                                        "not-a-uuid"])
     def test_refuses_ids_the_scheduler_does_not_make(self, run_id):
         with pytest.raises(ValueError, match="not a scheduler run id"):
             first_state_id(run_id)
 
 
 class TestScheduledRunId:
-    @pytest.mark.parametrize("state_id", [str(uuid.uuid1()), str(uuid.uuid5(uuid.NAMESPACE_DNS, "x")), "nope", None])
+    @pytest.mark.parametrize("state_id", ["097e023a-eddd-11f1-ac00-02fc00000001", str(uuid.uuid5(uuid.NAMESPACE_DNS, "x")),
+                                          "nope", None])
     def test_is_none_for_anything_but_a_version_4_uuid(self, state_id):
         assert scheduled_run_id(state_id) is None
 
