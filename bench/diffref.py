@@ -59,8 +59,13 @@ ACCEPTED: dict[tuple[str, str, int], str] = {
     ("POST", "/flow_runs/{id}/resume", 500): "a run that does not exist (deleted): flowplane answers 404",
     ("POST", "/flow_runs/filter", 500): "offset 10**30 overflows the reference's SQL; flowplane answers the "
                                         "empty page past the end",
+    ("POST", "/deployments/{id}/create_flow_run", 503): "the reference's SQLite answered 'database is locked' "
+                                                       "(503, seen with every service off); flowplane created the run",
 }
 
+
+CONSEQUENCE = ("objects flowplane created where the reference answered 5xx (an accepted difference): a count "
+               "larger by at most their number, or a list with every item of the reference's and those")
 
 # Body differences kept on purpose: (a test on the reference's answer, why)
 ACCEPTED_BODIES: list[tuple[object, str]] = [
@@ -92,6 +97,26 @@ def _task_run_state_ids_only(ref: object, mine: object) -> bool:
             return out
         return x
     return ref != mine and blank(ref) == blank(mine)
+
+
+def consequence(i: int, ref: tuple, mine: tuple, info: dict) -> bool:
+    """Op i's answers differ only by objects flowplane holds because the reference answered an
+    earlier write with a 5xx (``Sender.phantoms`` / ``unnamed_since``): a count larger by at most
+    their number, or — after an unnamed one — a list holding every item of the reference's and more."""
+    if ref[0] != mine[0]:
+        return False
+    a, b = ref[1], mine[1]
+    unnamed = info["unnamed_since"] is not None and i > info["unnamed_since"]
+    if type(a) is int and type(b) is int:
+        return (info["shadowed"][i] and 0 < b - a <= info["phantoms"]) or (unnamed and b > a)
+    if unnamed and isinstance(a, list) and isinstance(b, list) and len(b) > len(a):
+        rest = list(b)
+        for item in a:
+            if item not in rest:
+                return False
+            rest.remove(item)
+        return True
+    return False
 
 
 def accepted(method: str, route: str, ref: tuple, mine: tuple) -> str | None:
@@ -901,11 +926,24 @@ def name_order(x) -> tuple:
     return (str(x.get("name")), str(x.get("created"))) if isinstance(x, dict) else ("", json.dumps(x))
 
 
+# POST routes that only read (a reference 5xx there leaves nothing behind on either server)
+READ_POSTS = ("/filter", "/count", "/history", "/lateness", "/get_scheduled_flow_runs", "/get_runs", "/paginate")
+
+
 @dataclass
 class Sender:
     clients: tuple[httpx.Client, httpx.Client]
     ids: Ids = field(default_factory=Ids)
     sent_names: set[str] = field(default_factory=set)
+    # objects flowplane created where the reference answered 5xx (e.g. its SQLite "database is
+    # locked" 503): hidden from flowplane's later lists, so one accepted difference does not make
+    # every later list differ; ``shadowed[i]``: op i's answer could include one (a list it was
+    # hidden from, or a count while any exists)
+    phantoms: set[str] = field(default_factory=set)
+    shadowed: list[bool] = field(default_factory=list)
+    # the first op where the reference answered 5xx to a write flowplane did without naming what it
+    # made (``/deployments/{id}/schedule`` answers null): later lists and counts may hold more
+    unnamed_since: int | None = None
 
     def send(self, side: int, op: Op) -> tuple[int, object]:
         path = self.ids.resolve(side, op.path)
@@ -931,6 +969,16 @@ class Sender:
         if isinstance(op.body, dict) and isinstance(op.body.get("name"), str):
             self.sent_names.add(op.body["name"])
         (sa, ba), (sb, bb) = self.send(0, op), self.send(1, op)
+        hidden = False
+        if self.phantoms and isinstance(bb, list):
+            kept = [x for x in bb if not (isinstance(x, dict) and x.get("id") in self.phantoms)]
+            hidden, bb = len(kept) != len(bb), kept
+        self.shadowed.append(hidden or (bool(self.phantoms) and type(bb) is int))
+        if sa >= 500 and 200 <= sb < 300 and op.method == "POST" and not op.route.endswith(READ_POSTS):
+            if isinstance(bb, dict) and isinstance(bb.get("id"), str):
+                self.phantoms.add(bb["id"])
+            elif self.unnamed_since is None:
+                self.unnamed_since = len(self.shadowed) - 1
         if op.unordered and isinstance(ba, list) and isinstance(bb, list):
             if op.unordered == "by name":
                 names = ([x.get("name") for x in ba if isinstance(x, dict)],
@@ -1035,12 +1083,14 @@ def run_seed(seed: int, ops: int, port: int, python: str) -> tuple[list, dict]:
             with httpx.Client(base_url=ref_url + "/", headers=HEADERS, timeout=30) as a, \
                     httpx.Client(base_url=fp_url + "/", headers=HEADERS, timeout=30) as b:
                 started = time.perf_counter()
-                done = generate(seed, ops, Sender((a, b)))
+                sender = Sender((a, b))
+                done = generate(seed, ops, sender)
                 took = time.perf_counter() - started
         finally:
             stop(ref_proc)
             stop(fp_proc)
-    return done, {"seconds": round(took, 1)}
+    return done, {"seconds": round(took, 1), "shadowed": sender.shadowed, "phantoms": len(sender.phantoms),
+                  "unnamed_since": sender.unnamed_since}
 
 
 def main() -> int:
@@ -1067,14 +1117,21 @@ def main() -> int:
             what = "status" if ref[0] != mine[0] else "body"
             if accepted(op.method, op.route, ref, mine):
                 what = "reference 5xx" if ref[0] >= 500 else "reference quirk"
+            elif consequence(i, ref, mine, info):
+                what = "consequence"
             groups[(op.method, op.route, what, op.variant)].append((seed, i, op, ref, mine, done))
-        print(f"seed {seed}: {len(done)} operations, {n} different ({info['seconds']} s)", flush=True)
+        print(f"seed {seed}: {len(done)} operations, {n} different ({info['seconds']} s)"
+              + (f"; {info['phantoms']} object(s) flowplane created where the reference answered 5xx, hidden from "
+                 f"{sum(info['shadowed'])} later answers" if info["phantoms"] else "")
+              + (f"; op {info['unnamed_since']}: flowplane wrote where the reference answered 5xx"
+                 if info["unnamed_since"] is not None else ""), flush=True)
     print()
     left = 0
     records = []
     for key, items in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         method, route, what, variant = key
-        why = accepted(method, route, items[0][3], items[0][4]) if what.startswith("reference ") else None
+        why = (accepted(method, route, items[0][3], items[0][4]) if what.startswith("reference ")
+               else CONSEQUENCE if what == "consequence" else None)
         if not why:
             left += len(items)
         print(f"{len(items):4d}  {method} {route}  [{what}, {variant}]" + (f"  accepted: {why}" if why else ""))
