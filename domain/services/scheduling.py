@@ -212,7 +212,13 @@ def discard_stale(ctx: Ctx, built_from: dict, window: Window, created: list[dict
         fresh = ctx.stores.deployments.get(built_from["id"])
     if fresh is not None and fresh.get("_rev", 0) == built_from.get("_rev", 0):
         return []
-    return delete_if_scheduled(ctx, stale_run_ids(built_from, fresh, window, created, now))
+    # only a run that is still the one this materialiser created: between its insert and this guard
+    # the write's own delete may have removed it and another materialiser, reading the new version,
+    # inserted that version's run under the same id (the slot's) - that run is current, not stale
+    ours = {r["id"]: fingerprint(r) for r in created}
+    stale = ctx.stores.flow_runs.get_many(stale_run_ids(built_from, fresh, window, created, now))
+    return flow_runs.delete_runs(ctx, stale, keep=lambda r: r.get("state_type") != "SCHEDULED"
+                                 or fingerprint(r) != ours[r["id"]])
 
 
 def schedule_runs(ctx: Ctx, deployment: dict, window: Window) -> list[str]:

@@ -666,6 +666,40 @@ class TestStaleRunGuard:
         assert created == []
         assert all_runs(ctx) == []
 
+    def test_the_new_versions_run_in_the_same_slot_is_not_discarded_as_stale(self, ctx):
+        """A tick that read v1 inserts its runs; a PATCH to v2 deletes them and another tick, reading
+        v2, inserts v2's runs under the same ids (the slots'); the first tick's guard then finds its
+        deployment changed - and must delete nothing: the runs there now are v2's (CI saw the
+        deployment left with no runs at all)."""
+        dep = deploy(ctx, parameters={"v": 1})
+        window = scheduling.default_window(ctx)
+        v1 = doc(ctx, dep["id"])
+        mine = scheduling.build_runs(v1, scheduling.planned_dates(v1, window), ctx.now())
+        scheduling.insert_runs(ctx, mine)  # (the deployment's creation may have inserted some already)
+        created = mine
+        assert sorted(r["id"] for r in all_runs(ctx)) == sorted(r["id"] for r in created)
+        patch_params(ctx, dep["id"], {"v": 2})  # deletes the auto-scheduled runs
+        assert all_runs(ctx) == []
+        v2 = doc(ctx, dep["id"])
+        theirs = scheduling.build_runs(v2, scheduling.planned_dates(v2, window), ctx.now())
+        assert sorted(scheduling.insert_runs(ctx, theirs)) == sorted(r["id"] for r in created)
+
+        assert scheduling.discard_stale(ctx, v1, window, created, ctx.now()) == []
+        assert sorted((r["id"], r["parameters"]["v"]) for r in all_runs(ctx)) == sorted(
+            (r["id"], 2) for r in created)
+
+    def test_its_own_stale_runs_are_still_discarded(self, ctx):
+        dep = deploy(ctx, parameters={"v": 1})
+        window = scheduling.default_window(ctx)
+        v1 = doc(ctx, dep["id"])
+        mine = scheduling.build_runs(v1, scheduling.planned_dates(v1, window), ctx.now())
+        scheduling.insert_runs(ctx, mine)
+        created = mine
+        ctx.stores.deployments.put({**v1, "parameters": {"v": 2}, "_rev": v1.get("_rev", 0) + 1})  # no delete ran
+
+        assert sorted(scheduling.discard_stale(ctx, v1, window, created, ctx.now())) == sorted(r["id"] for r in created)
+        assert all_runs(ctx) == []
+
     def test_a_stale_run_that_moved_on_is_kept(self, ctx):
         dep = deploy(ctx, parameters={"v": 1})
         real = ctx.stores.flow_runs
