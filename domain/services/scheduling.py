@@ -164,10 +164,14 @@ def stale_run_ids(built_from: dict, fresh: dict | None, window: Window, runs: It
     return [r["id"] for r in runs if expected.get(r["id"]) != fingerprint(r)]
 
 
-def delete_if_scheduled(ctx: Ctx, run_ids: Iterable[str]) -> list[str]:
-    """Delete runs that are still SCHEDULED (a run that moved on is kept); returns the ids deleted."""
-    docs = ctx.stores.flow_runs.get_many(run_ids)
-    return flow_runs.delete_runs(ctx, docs, keep=lambda r: r.get("state_type") != "SCHEDULED")
+def delete_if_scheduled(ctx: Ctx, run_ids: Iterable[str], *, as_built: dict[str, str] | None = None) -> list[str]:
+    """Delete runs that are still SCHEDULED (a run that moved on is kept) and, with ``as_built``
+    (id -> ``fingerprint`` of the run as its materialiser built it), still that run; returns the
+    ids deleted."""
+    def keep(r: dict) -> bool:
+        return r.get("state_type") != "SCHEDULED" or (as_built is not None and fingerprint(r) != as_built[r["id"]])
+
+    return flow_runs.delete_runs(ctx, ctx.stores.flow_runs.get_many(run_ids), keep=keep)
 
 
 def leftovers(deployment: dict, runs: Iterable[dict], now: dt.datetime,
@@ -215,10 +219,8 @@ def discard_stale(ctx: Ctx, built_from: dict, window: Window, created: list[dict
     # only a run that is still the one this materialiser created: between its insert and this guard
     # the write's own delete may have removed it and another materialiser, reading the new version,
     # inserted that version's run under the same id (the slot's) - that run is current, not stale
-    ours = {r["id"]: fingerprint(r) for r in created}
-    stale = ctx.stores.flow_runs.get_many(stale_run_ids(built_from, fresh, window, created, now))
-    return flow_runs.delete_runs(ctx, stale, keep=lambda r: r.get("state_type") != "SCHEDULED"
-                                 or fingerprint(r) != ours[r["id"]])
+    return delete_if_scheduled(ctx, stale_run_ids(built_from, fresh, window, created, now),
+                               as_built={r["id"]: fingerprint(r) for r in created})
 
 
 def schedule_runs(ctx: Ctx, deployment: dict, window: Window) -> list[str]:
