@@ -12,7 +12,7 @@ An import never overwrites and never leaves half a dataset behind by surprise:
 1. ``check_stream`` — every line of every stream is read before anything is written: a JSON object
    with a string ``id``, unique in its table, no larger than an item may be, and as many lines as
    the manifest says (a truncated file is refused).
-2. ``foreign_items`` — the target may only hold documents of this very export (an empty store, or an
+2. ``read_target`` — the target may only hold documents of this very export (an empty store, or an
    import that stopped part way and is run again): anything else is refused, so two datasets are
    never merged into one with clashing names (names are unique through ``Guards`` items, which a
    merge would break).
@@ -128,45 +128,44 @@ def check_stream(table: str, lines: Iterable[str], expected: int) -> Checked:
     return checked
 
 
-def foreign_items(stores: Stores, checked: dict[str, Checked], *, show: int = 3) -> list[str]:
-    """The target's documents that are not this export's (by id and content), a few per table."""
+def read_target(stores: Stores, checked: dict[str, Checked], *, show: int = 3) -> tuple[list[str], dict[str, set[str]]]:
+    """One scan of the target: its documents that are not this export's (by id and content, a few
+    per table), and the ids of this export's documents it already holds (not written again)."""
     by_name = stores_by_table(stores)
-    found: list[str] = []
+    foreign: list[str] = []
+    present: dict[str, set[str]] = {}
     for name in TABLES:
         digests = checked[name].digests if name in checked else {}
+        present[name] = set()
         seen = 0
         for doc in by_name[name].scan():
-            if digests.get(doc.get("id")) != _digest(doc):
-                seen += 1
-                if seen <= show:
-                    found.append(f"{name} {doc.get('id')}")
+            if digests.get(doc.get("id")) == _digest(doc):
+                present[name].add(doc["id"])
+                continue
+            seen += 1
+            if seen <= show:
+                foreign.append(f"{name} {doc.get('id')}")
         if seen > show:
-            found.append(f"{name}: {seen - show} more")
-    return found
+            foreign.append(f"{name}: {seen - show} more")
+    return foreign, present
 
 
-def write_missing(stores: Stores, table: str, docs: Iterable[Doc]) -> tuple[int, int]:
-    """Write the documents of ``table`` the target lacks; (written, already there)."""
+def write_missing(stores: Stores, table: str, docs: Iterable[Doc], present: set[str]) -> tuple[int, int]:
+    """Write the documents of ``table`` the target lacks (``present``: the ids it holds), in batch
+    writes of ``WRITE_CHUNK``; (written, already there)."""
     store = stores_by_table(stores)[table]
-    written = present = 0
+    written = there = 0
     chunk: list[Doc] = []
-
-    def flush() -> None:
-        nonlocal written, present
-        have = {d["id"] for d in store.get_many([d["id"] for d in chunk])}
-        fresh = [d for d in chunk if d["id"] not in have]
-        store.put_many(fresh)
-        written += len(fresh)
-        present += len(chunk) - len(fresh)
-        chunk.clear()
-
     for doc in docs:
+        if doc["id"] in present:
+            there += 1
+            continue
         chunk.append(doc)
         if len(chunk) == WRITE_CHUNK:
-            flush()
-    if chunk:
-        flush()
-    return written, present
+            store.put_many(chunk)
+            written, chunk = written + len(chunk), []
+    store.put_many(chunk)
+    return written + len(chunk), there
 
 
 def rebuild_derived(ctx: Ctx) -> dict[str, Any]:
@@ -180,16 +179,16 @@ def import_all(ctx: Ctx, counts: dict[str, int], open_lines: Callable[[str], Ite
     """Import the tables of a checked manifest (``check_manifest``); ``open_lines(table)`` gives the
     table's lines afresh each time it is called (it is read twice: checked, then written)."""
     checked = {name: check_stream(name, open_lines(name), counts[name]) for name in counts}
-    foreign = foreign_items(ctx.stores, checked)
+    foreign, present = read_target(ctx.stores, checked)
     if foreign:
         raise ImportRefused("The target already holds data that is not this export's (import into an empty "
                             "store, or run the same import again to finish it): " + "; ".join(foreign) + ".")
     written: dict[str, int] = {}
-    present: dict[str, int] = {}
+    there: dict[str, int] = {}
     for name in TABLES:
         if name not in counts:
             continue
         docs = (parse_line(name, n, line) for n, line in enumerate(open_lines(name), 1))
-        written[name], present[name] = write_missing(ctx.stores, name, docs)
+        written[name], there[name] = write_missing(ctx.stores, name, docs, present[name])
     return {"written": {n: c for n, c in written.items() if c},
-            "already_there": {n: c for n, c in present.items() if c}, **rebuild_derived(ctx)}
+            "already_there": {n: c for n, c in there.items() if c}, **rebuild_derived(ctx)}

@@ -69,9 +69,11 @@ def _export(args: argparse.Namespace) -> int:
     try:
         counts: dict[str, int] = {}
         for table, docs in transfer.export(ctx.stores):
+            counts[table] = 0
             with open(work / f"{table}.jsonl", "w", encoding="utf-8") as out:
-                counts[table] = sum(out.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
-                                    > 0 for doc in docs)
+                for doc in docs:
+                    out.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    counts[table] += 1
         now = dt.datetime.now(dt.timezone.utc).isoformat()
         manifest = transfer.manifest(counts, exported_at=now, source=where, version=_version())
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
